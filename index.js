@@ -1,0 +1,258 @@
+'use strict'
+
+// The JavaScript surface of `ffi`. What lives here is what must be
+// JavaScript: the address table of pointer Buffers (Node reports address 0
+// for a zero-length Buffer over foreign memory, and Electron refuses such
+// Buffers altogether, so a zero-length pointer Buffer is an ordinary
+// Node-owned Buffer whose address this module remembers), the table of the
+// CIFs this module prepared, and the links that keep Buffers alive as long
+// as the C structures pointing into them. Every check on values, and every
+// error's class and code, is in Rust (src/error.rs).
+
+const native = require('./binding.js')
+
+const info = native.info()
+
+/** pointer Buffer -> its address (a number; a bigint only past 2^53) */
+const addresses = new WeakMap()
+/** CIF Buffer -> { address, keep } for the CIFs prepared here */
+const cifs = new WeakMap()
+/** builtin type Buffer -> address of libffi's ffi_type */
+const builtinTypes = new WeakMap()
+/** Buffer -> what must live as long as it does (struct fields, views' owners) */
+const keptAlive = new WeakMap()
+/** Buffer -> Map(offset -> Buffer whose address writePointer stored there) */
+const pointees = new WeakMap()
+
+function fail(code, message) {
+  throw native.makeError(code, message)
+}
+
+function describe(value) {
+  if (value === null) return 'null'
+  if (value === undefined) return 'undefined'
+  if (typeof value === 'function') return 'a function'
+  if (typeof value === 'object') return Array.isArray(value) ? 'an Array' : 'an object'
+  return `type ${typeof value} (${String(value).slice(0, 40)})`
+}
+
+/** The address of a Buffer's first byte: from the table, or from N-API. */
+function addressOf(buf, what) {
+  const a = addresses.get(buf)
+  if (a !== undefined) return a
+  return native.bufferAddress(buf, what)
+}
+
+/** A new zero-length pointer Buffer at `address`. */
+function pointerBuffer(address) {
+  if (address === 0) return NULL
+  const b = Buffer.alloc(0)
+  addresses.set(b, address)
+  return b
+}
+
+/** Registers a Buffer over foreign memory, made by N-API, in the table. */
+function foreignBuffer(buf) {
+  addresses.set(buf, native.bufferAddress(buf))
+  return buf
+}
+
+/** Whole numbers >= 0 for lengths checked in JavaScript (NULL short cuts). */
+function checkLength(length, what) {
+  if (typeof length !== 'number') fail('ERR_INVALID_ARG_TYPE', `${what}: expected a number, got ${describe(length)}`)
+  if (!Number.isSafeInteger(length) || length < 0) {
+    fail('ERR_OUT_OF_RANGE', `${what}: must be a whole number >= 0, got ${length}`)
+  }
+}
+
+const NULL = Buffer.alloc(0)
+addresses.set(NULL, 0)
+
+const sizeof = Object.freeze(info.sizeof)
+const alignof = Object.freeze(info.alignof)
+const abi = Object.freeze(info.abi)
+
+const types = {}
+for (const [name, address] of info.builtinTypes) {
+  const t = pointerBuffer(address)
+  builtinTypes.set(t, address)
+  types[name] = t
+}
+for (const [alias, canonical] of info.typeAliases) types[alias] = types[canonical]
+Object.freeze(types)
+
+/**
+ * The address of a type description: a builtin type, or a Buffer holding
+ * an ffi_type (StructType's, or built by hand).
+ */
+function typeAddress(t, what) {
+  const builtin = builtinTypes.get(t)
+  if (builtin !== undefined) return builtin
+  if (!ArrayBuffer.isView(t)) return native.bufferAddress(t, what) // throws the TypeError
+  if (t.byteLength < sizeof.ffi_type) {
+    fail(
+      'ERR_INVALID_ARG_VALUE',
+      `${what}: expected a type Buffer (ffi.types.*, ffi.StructType(), or ${sizeof.ffi_type} bytes of ffi_type), got a Buffer of ${t.byteLength} bytes`,
+    )
+  }
+  return addressOf(t, what)
+}
+
+function prepare(name, abiValue, nfixed, rType, aTypes) {
+  const addrs = [typeAddress(rType, `${name}: the return type`)]
+  for (let i = 0; i < aTypes.length; i++) addrs.push(typeAddress(aTypes[i], `${name}: argument type ${i}`))
+  const [cif, argTypes] = native.prepCif(abiValue, nfixed, addrs)
+  cifs.set(cif, { address: native.bufferAddress(cif), keep: [argTypes, rType, aTypes] })
+  return cif
+}
+
+function CIF(...args) {
+  const abiValue = typeof args[0] === 'number' ? args.shift() : undefined
+  const rType = args.shift()
+  return prepare('ffi.CIF', abiValue, undefined, rType, args)
+}
+
+function CIFVar(...args) {
+  const abiValue = typeof args[0] === 'number' && typeof args[1] === 'number' ? args.shift() : undefined
+  const nfixed = args.shift()
+  if (typeof nfixed !== 'number') {
+    fail('ERR_INVALID_ARG_TYPE', `ffi.CIFVar: nFixedArgs: expected a number, got ${describe(nfixed)}`)
+  }
+  const rType = args.shift()
+  return prepare('ffi.CIFVar', abiValue, nfixed, rType, args)
+}
+
+function StructType(...fields) {
+  const addrs = fields.map((f, i) => typeAddress(f, `ffi.StructType: field ${i}`))
+  const t = native.structType(addrs)
+  keptAlive.set(t, fields)
+  return t
+}
+
+function offsetsof(structType) {
+  return native.offsetsOf(typeAddress(structType, 'ffi.offsetsof'))
+}
+
+/** The table entry of a CIF this module prepared, or a typed error. */
+function cifEntry(cif, what) {
+  const entry = cifs.get(cif)
+  if (entry !== undefined && cif.byteLength !== 0) return entry
+  if (!ArrayBuffer.isView(cif)) native.bufferAddress(cif, `${what}: cif`) // throws the TypeError
+  fail(
+    'ERR_FFI_INVALID_CIF',
+    entry === undefined
+      ? `${what}: cif is not a CIF that ffi.CIF or ffi.CIFVar returned (a copy of one is not one either)`
+      : `${what}: cif's memory was detached (its ArrayBuffer was transferred)`,
+  )
+}
+
+function call(cif, fn, rValue, aValues) {
+  native.call(cifEntry(cif, 'ffi.call').address, addressOf(fn, 'ffi.call: fn'), rValue, aValues)
+}
+
+function isNull(buf) {
+  const a = addressOf(buf, 'ffi.isNull')
+  return a === 0 || a === 0n
+}
+
+function address(buf) {
+  const a = addressOf(buf, 'ffi.address')
+  if (typeof a === 'bigint') {
+    fail('ERR_OUT_OF_RANGE', `ffi.address: address 0x${a.toString(16)} is not exact as a number; use ffi.addressBigInt`)
+  }
+  return a
+}
+
+function addressBigInt(buf) {
+  return BigInt(addressOf(buf, 'ffi.addressBigInt'))
+}
+
+/** A pointer Buffer at `addr`, `length` bytes long; NULL stays NULL. */
+function pointerAt(addr, length, what) {
+  if (addr === 0 || addr === 0n) {
+    checkLength(length, `${what}: length`)
+    return NULL
+  }
+  const r = native.reinterpret(addr, length, 0, what)
+  return ArrayBuffer.isView(r) ? foreignBuffer(r) : pointerBuffer(r)
+}
+
+function fromAddress(addr, length = 0) {
+  return pointerAt(addr, length, 'ffi.fromAddress')
+}
+
+function readPointer(buf, offset = 0, length = 0) {
+  return pointerAt(native.readPointer(buf, offset), length, 'ffi.readPointer')
+}
+
+function writePointer(buf, offset, ptr) {
+  const a = ptr === null ? 0 : addressOf(ptr, 'ffi.writePointer: ptr')
+  native.writePointer(buf, offset, a)
+  // The memory `ptr` owns must outlive the pointer to it stored in `buf`.
+  const key = offset === undefined ? 0 : offset
+  let refs = pointees.get(buf)
+  if (refs === undefined) pointees.set(buf, (refs = new Map()))
+  if (ptr === null) refs.delete(key)
+  else refs.set(key, ptr)
+}
+
+function reinterpret(ptr, length, offset = 0) {
+  const r = native.reinterpret(addressOf(ptr, 'ffi.reinterpret'), length, offset, 'ffi.reinterpret')
+  const view = ArrayBuffer.isView(r) ? foreignBuffer(r) : pointerBuffer(r)
+  // A view into `ptr`'s memory keeps `ptr` (and so that memory) alive.
+  if (view !== NULL) keptAlive.set(view, ptr)
+  return view
+}
+
+function readCString(buf, offset = 0) {
+  const a = addresses.get(buf)
+  if (a !== undefined && buf.byteLength === 0) return native.readCStringAt(a, offset)
+  return native.readCString(buf, offset)
+}
+
+function allocCString(string) {
+  if (typeof string !== 'string') {
+    fail('ERR_INVALID_ARG_TYPE', `ffi.allocCString: expected a string, got ${describe(string)}`)
+  }
+  const n = Buffer.byteLength(string, 'utf8')
+  const b = Buffer.alloc(n + 1)
+  b.write(string, 0, n, 'utf8')
+  return b
+}
+
+const status = Object.freeze({ FFI_OK: 0, FFI_BAD_TYPEDEF: 1, FFI_BAD_ABI: 2, FFI_BAD_ARGTYPE: 3 })
+
+const ffi = {
+  sizeof,
+  alignof,
+  abi,
+  types,
+  status,
+  CIF,
+  CIFVar,
+  StructType,
+  offsetsof,
+  call,
+  errno: native.errno,
+  lastError: native.lastError,
+  NULL,
+  isNull,
+  address,
+  addressBigInt,
+  fromAddress,
+  readPointer,
+  writePointer,
+  reinterpret,
+  readCString,
+  allocCString,
+  endianness: info.endianness,
+}
+for (const [name, value] of Object.entries(status)) {
+  Object.defineProperty(ffi, name, { value, enumerable: true, writable: false })
+}
+for (const [name, value] of Object.entries(info.typeCodes)) {
+  Object.defineProperty(ffi, `TYPE_${name}`, { value, enumerable: true, writable: false })
+}
+
+module.exports = ffi
+ffi.dlopen = require('./dlopen.js')

@@ -1,0 +1,241 @@
+//! `ffi_call` behind the checks that can be made cheaply, with the C error
+//! slots read right after the callee returns.
+
+use std::cell::Cell;
+use std::mem::{align_of, size_of};
+use std::os::raw::c_void;
+
+use libffi_sys::{ffi_call, ffi_cif, FFI_TYPE_STRUCT};
+
+use crate::cif;
+use crate::error::{Error, Result};
+use crate::os;
+
+/// A Buffer's bytes as C sees them.
+#[derive(Debug, Clone, Copy)]
+pub struct Region {
+    pub ptr: *mut u8,
+    pub len: usize,
+}
+
+/// What the C error slots held right after the callee returned.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Outcome {
+    pub errno: i32,
+    pub last_error: i32,
+}
+
+thread_local! {
+    static LAST: Cell<Outcome> = const { Cell::new(Outcome { errno: 0, last_error: 0 }) };
+}
+
+/// The outcome of the last synchronous call made on this thread.
+pub fn last_outcome() -> Outcome {
+    LAST.with(Cell::get)
+}
+
+/// Calls `fun` through a prepared CIF after checking the Buffers against
+/// it. `errno` (and `GetLastError()`) are cleared before the call, so what
+/// is read afterwards is what the callee left.
+///
+/// # Safety
+/// `cif` must have been prepared by [`cif::prepare`], with its types alive;
+/// `rvalue` and `avalues` must be readable and writable for their lengths;
+/// `fun` must be a function with the CIF's signature, and every argument
+/// pointer in `avalues` must point to storage of its argument's type. That
+/// last part is the caller's word, as in C: only NULL can be checked.
+pub unsafe fn call(
+    cif: *mut ffi_cif,
+    fun: usize,
+    rvalue: Region,
+    avalues: Region,
+) -> Result<Outcome> {
+    if fun == 0 {
+        return Err(Error::NullPointer("ffi.call: fn is NULL".into()));
+    }
+    // SAFETY: the caller vouches for a prepared CIF.
+    let needs = unsafe { cif::needs(cif) };
+    if rvalue.len < needs.rvalue {
+        return Err(Error::BufferTooSmall(format!(
+            "ffi.call: rValue is {} bytes, the return type needs {}",
+            rvalue.len, needs.rvalue
+        )));
+    }
+    if avalues.len < needs.avalues {
+        return Err(Error::BufferTooSmall(format!(
+            "ffi.call: aValues is {} bytes, {} arguments need {}",
+            avalues.len, needs.nargs, needs.avalues
+        )));
+    }
+    let args = avalues.ptr.cast::<*mut c_void>();
+    for i in 0..needs.nargs {
+        // SAFETY: `avalues` holds `nargs` pointers (checked above); a Buffer
+        // may sit at any byte offset, hence the unaligned read.
+        if unsafe { args.add(i).read_unaligned() }.is_null() {
+            return Err(Error::NullPointer(format!(
+                "ffi.call: aValues holds NULL for argument {i}"
+            )));
+        }
+    }
+    // SAFETY: the caller vouches for a prepared CIF.
+    let abi = unsafe { (*cif).abi };
+    let private = (needs.struct_args && crate::abi::needs_private_struct_args(abi))
+        || (args as usize) % align_of::<*mut c_void>() != 0;
+    let rptr = if needs.rvalue == 0 {
+        std::ptr::null_mut()
+    } else {
+        rvalue.ptr.cast::<c_void>()
+    };
+    // SAFETY: `fun` is a function of the CIF's signature (caller's word);
+    // every argument pointer is non-NULL; `rptr` has room for the return
+    // value, or is NULL for void, which libffi accepts.
+    let invoke = |args: *mut *mut c_void| unsafe {
+        os::clear_last_error();
+        os::set_errno(0);
+        ffi_call(
+            cif,
+            Some(std::mem::transmute::<usize, unsafe extern "C" fn()>(fun)),
+            rptr,
+            args,
+        );
+        Outcome {
+            errno: os::errno(),
+            last_error: os::last_error(),
+        }
+    };
+    let outcome = if private {
+        // SAFETY: as for the call; the copies live until it returns.
+        unsafe { with_private_args(cif, args, needs.nargs, invoke) }
+    } else {
+        invoke(args)
+    };
+    LAST.with(|l| l.set(outcome));
+    Ok(outcome)
+}
+
+/// Runs `f` with an aligned copy of the argument array in which every
+/// struct argument points to a private copy of its bytes: the callee may
+/// then write to its struct, and libffi to the array, without touching the
+/// caller's Buffers.
+///
+/// # Safety
+/// `args` must hold `nargs` readable pointers, each to storage of the
+/// CIF's argument type.
+unsafe fn with_private_args<R>(
+    cif: *mut ffi_cif,
+    args: *mut *mut c_void,
+    nargs: usize,
+    f: impl FnOnce(*mut *mut c_void) -> R,
+) -> R {
+    let mut ptrs: Vec<*mut c_void> = (0..nargs)
+        // SAFETY: `nargs` pointers are readable (caller's word).
+        .map(|i| unsafe { args.add(i).read_unaligned() })
+        .collect();
+    // Room for every struct at 16-byte alignment, the most any C type needs here.
+    let mut sizes = Vec::with_capacity(nargs);
+    let mut total = 0usize;
+    for i in 0..nargs {
+        // SAFETY: a prepared CIF has `nargs` live argument types.
+        let t = unsafe { &**(*cif).arg_types.add(i) };
+        let size = if t.type_ == FFI_TYPE_STRUCT { t.size } else { 0 };
+        sizes.push(size);
+        total += size.next_multiple_of(16);
+    }
+    let mut storage = vec![0u128; total.div_ceil(size_of::<u128>())];
+    let mut at = storage.as_mut_ptr().cast::<u8>();
+    for (i, &size) in sizes.iter().enumerate() {
+        if size == 0 {
+            continue;
+        }
+        // SAFETY: `at` stays within `storage` (sized for every struct, each
+        // rounded up to 16); the source has `size` bytes (caller's word).
+        unsafe {
+            std::ptr::copy_nonoverlapping(ptrs[i].cast::<u8>(), at, size);
+            ptrs[i] = at.cast();
+            at = at.add(size.next_multiple_of(16));
+        }
+    }
+    f(ptrs.as_mut_ptr())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cif::{prepare, Signature};
+    use crate::types::builtin_types;
+    use libffi_sys::ffi_type;
+
+    fn ty(name: &str) -> *mut ffi_type {
+        builtin_types()
+            .into_iter()
+            .find(|(n, _)| *n == name)
+            .unwrap()
+            .1
+    }
+
+    fn region<T>(v: &mut [T]) -> Region {
+        Region {
+            ptr: v.as_mut_ptr().cast(),
+            len: std::mem::size_of_val(v),
+        }
+    }
+
+    #[test]
+    fn calls_libc_abs_and_checks_its_buffers() {
+        // SAFETY: zeroed is a valid ffi_cif to overwrite.
+        let mut c: ffi_cif = unsafe { std::mem::zeroed() };
+        let mut at = [ty("int32")];
+        let sig = Signature {
+            abi: crate::abi::DEFAULT,
+            nfixed: None,
+        };
+        // SAFETY: locals outlive every call below.
+        unsafe { prepare(&mut c, sig, ty("int32"), &mut at) }.unwrap();
+        let mut arg: i32 = -42;
+        let mut av = [(&mut arg as *mut i32).cast::<c_void>()];
+        let mut rv = [0u64; 1];
+        let abs = libc::abs as usize;
+        // SAFETY: abs has the signature int(int); the buffers are locals.
+        unsafe { call(&mut c, abs, region(&mut rv), region(&mut av)) }.unwrap();
+        assert_eq!(rv[0] as i32, 42);
+
+        let mut small = [0u8; 4];
+        // SAFETY: the checks refuse before any call is made.
+        let e = unsafe { call(&mut c, abs, region(&mut small), region(&mut av)) }.unwrap_err();
+        assert_eq!(e.code(), "ERR_FFI_BUFFER_TOO_SMALL");
+        let mut null_av = [std::ptr::null_mut::<c_void>()];
+        // SAFETY: as above.
+        let e = unsafe { call(&mut c, abs, region(&mut rv), region(&mut null_av)) }.unwrap_err();
+        assert_eq!(e.code(), "ERR_FFI_NULL_POINTER");
+        // SAFETY: as above.
+        let e = unsafe { call(&mut c, 0, region(&mut rv), region(&mut av)) }.unwrap_err();
+        assert_eq!(e.code(), "ERR_FFI_NULL_POINTER");
+    }
+
+    #[test]
+    fn errno_is_what_the_callee_left() {
+        // SAFETY: zeroed is a valid ffi_cif to overwrite.
+        let mut c: ffi_cif = unsafe { std::mem::zeroed() };
+        let mut at = [ty("pointer"), ty("int32")];
+        let sig = Signature {
+            abi: crate::abi::DEFAULT,
+            nfixed: None,
+        };
+        // SAFETY: locals outlive the call.
+        unsafe { prepare(&mut c, sig, ty("int32"), &mut at) }.unwrap();
+        let path = c"/nonexistent/ffi-test".as_ptr();
+        let mut flags: i32 = libc::O_RDONLY;
+        let mut path_ptr = path;
+        let mut av = [
+            (&mut path_ptr as *mut *const std::os::raw::c_char).cast::<c_void>(),
+            (&mut flags as *mut i32).cast(),
+        ];
+        let mut rv = [0u64; 1];
+        let open = libc::open as usize;
+        // SAFETY: open(const char *, int) with a fixed argument list.
+        let out = unsafe { call(&mut c, open, region(&mut rv), region(&mut av)) }.unwrap();
+        assert_eq!(rv[0] as i32, -1);
+        assert_eq!(out.errno, libc::ENOENT);
+        assert_eq!(last_outcome().errno, libc::ENOENT);
+    }
+}

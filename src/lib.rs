@@ -1,0 +1,29 @@
+//! `ffi`: libffi's raw interface for Node.js, over Buffers.
+//!
+//! The crate is two layers. Everything outside [`napi`] is plain Rust over
+//! raw memory, tested by `cargo test` against libc without Node:
+//!
+//! - [`error`]: the one error enum, and how each variant looks in JavaScript;
+//! - [`types`]: libffi's `ffi_type`s, C sizes, type checks, struct types;
+//! - [`abi`]: the `ffi_abi` values of the linked libffi;
+//! - [`cif`]: preparing an `ffi_cif` in caller-owned memory;
+//! - [`call`]: `ffi_call` behind cheap checks, with `errno` capture;
+//! - [`library`]: `dlopen`/`dlsym`/`dlclose` with per-handle errors;
+//! - [`pointer`]: bounds and address checks for the pointer helpers;
+//! - [`os`]: `errno` and `GetLastError()`.
+//!
+//! [`napi`] is the thin N-API layer: conversions from and to JavaScript
+//! values, and nothing else. The JavaScript surface (`index.js`) holds the
+//! address table of pointer Buffers and the keep-alive links, which must
+//! live in JavaScript.
+
+pub mod abi;
+pub mod call;
+pub mod cif;
+pub mod error;
+pub mod library;
+pub mod os;
+pub mod pointer;
+pub mod types;
+
+pub mod napi;

@@ -1,0 +1,81 @@
+//! Constants: sizes, ABIs, type codes, the builtin type addresses; and the
+//! error factory for the checks only JavaScript can make.
+
+use napi::Env;
+use napi_derive::napi;
+
+use super::{Cx, Js};
+use crate::error::Error;
+use crate::{abi, library, types};
+
+/// Everything constant about this platform and this libffi, in one object.
+#[napi]
+pub fn info(env: Env) -> napi::Result<Js> {
+    let cx = Cx::new(&env);
+    let out = cx.object()?;
+
+    let (sizeof, alignof) = (cx.object()?, cx.object()?);
+    for (name, size, align) in types::c_layouts() {
+        cx.set(sizeof, name, cx.f64(size as f64)?)?;
+        cx.set(alignof, name, cx.f64(align as f64)?)?;
+    }
+    cx.set(out, "sizeof", sizeof)?;
+    cx.set(out, "alignof", alignof)?;
+
+    let abis = cx.object()?;
+    cx.set(abis, "default", cx.f64(abi::DEFAULT as f64)?)?;
+    cx.set(abis, "first", cx.f64(abi::FIRST as f64)?)?;
+    cx.set(abis, "last", cx.f64(abi::LAST as f64)?)?;
+    for (name, value) in abi::named() {
+        cx.set(abis, name, cx.f64(value as f64)?)?;
+    }
+    cx.set(out, "abi", abis)?;
+
+    let codes = cx.object()?;
+    for (name, code) in types::type_codes() {
+        cx.set(codes, name, cx.f64(f64::from(code))?)?;
+    }
+    cx.set(out, "typeCodes", codes)?;
+
+    let builtins = types::builtin_types()
+        .into_iter()
+        .map(|(name, t)| cx.array(&[cx.string(name)?, cx.address_value(t as usize)?]))
+        .collect::<napi::Result<Vec<_>>>()?;
+    cx.set(out, "builtinTypes", cx.array(&builtins)?)?;
+    let aliases = types::type_aliases()
+        .into_iter()
+        .map(|(alias, canonical)| cx.array(&[cx.string(alias)?, cx.string(canonical)?]))
+        .collect::<napi::Result<Vec<_>>>()?;
+    cx.set(out, "typeAliases", cx.array(&aliases)?)?;
+
+    let rtld = cx.object()?;
+    for (name, value) in library::rtld_flags() {
+        cx.set(rtld, name, cx.i32(value)?)?;
+    }
+    cx.set(out, "rtld", rtld)?;
+    cx.set(out, "defaultFlags", cx.i32(library::default_flags())?)?;
+    cx.set(out, "extension", cx.string(library::EXTENSION)?)?;
+    let endianness = if cfg!(target_endian = "little") { "LE" } else { "BE" };
+    cx.set(out, "endianness", cx.string(endianness)?)?;
+    Ok(Js(out))
+}
+
+/// Builds the typed error for `code`: the checks that need object identity
+/// (a `cif` this module did not prepare) are made in JavaScript, but every
+/// error's class and shape is decided here, in `error.rs`.
+#[napi]
+pub fn make_error(env: Env, code: String, message: String) -> napi::Result<Js> {
+    let cx = Cx::new(&env);
+    let e = Error::from_code(&code, message)
+        .ok_or_else(|| napi::Error::from_reason(format!("unknown error code {code}")))?;
+    cx.make_error(&e).map(Js)
+}
+
+/// The address of a Buffer's first byte (a number, or a bigint past 2^53).
+#[napi]
+pub fn buffer_address(env: Env, buf: Js, what: Option<String>) -> napi::Result<Js> {
+    let cx = Cx::new(&env);
+    let what = what.unwrap_or_else(|| "ffi.address".into());
+    let r = cx.view(buf, &|| what.clone())?;
+    cx.address_value(r.ptr as usize).map(Js)
+}

@@ -1,0 +1,115 @@
+//! The pointer helpers' native half: bounded reads and writes of pointers
+//! and C strings, and Buffers over foreign memory.
+
+use napi::{sys, Env};
+use napi_derive::napi;
+
+use super::{napi_ok, Cx, Js};
+use crate::error::Error;
+use crate::pointer::{self, POINTER_SIZE};
+
+/// The address stored in `buf` at `offset`.
+#[napi]
+pub fn read_pointer(env: Env, buf: Js, offset: Js) -> napi::Result<Js> {
+    let cx = Cx::new(&env);
+    let what = || "ffi.readPointer".to_string();
+    let r = cx.view(buf, &what)?;
+    let offset = cx.index(offset, 0, &|| "ffi.readPointer: offset".into())?;
+    cx.check(pointer::check_span(r.len, offset, POINTER_SIZE, &what))?;
+    // SAFETY: the span was checked against the Buffer.
+    let a = unsafe { pointer::read_address(r.ptr.add(offset)) };
+    cx.address_value(a).map(Js)
+}
+
+/// Stores `address` in `buf` at `offset`.
+#[napi]
+pub fn write_pointer(env: Env, buf: Js, offset: Js, address: Js) -> napi::Result<()> {
+    let cx = Cx::new(&env);
+    let what = || "ffi.writePointer".to_string();
+    let r = cx.view(buf, &what)?;
+    let offset = cx.index(offset, 0, &|| "ffi.writePointer: offset".into())?;
+    let a = cx.address(address, &what)?;
+    cx.check(pointer::check_span(r.len, offset, POINTER_SIZE, &what))?;
+    // SAFETY: the span was checked against the Buffer.
+    unsafe { pointer::write_address(r.ptr.add(offset), a) };
+    Ok(())
+}
+
+/// `address + offset`, checked: refuses NULL and overflow.
+fn offset_address(cx: &Cx, what: &str, address: Js, offset: usize) -> napi::Result<usize> {
+    let a = cx.address(address, &|| what.to_string())?;
+    if a == 0 {
+        return Err(cx.throw(Error::NullPointer(format!("{what}: the pointer is NULL"))));
+    }
+    a.checked_add(offset).ok_or_else(|| {
+        cx.throw(Error::OutOfRange(format!(
+            "{what}: address {a:#x} plus offset {offset} overflows"
+        )))
+    })
+}
+
+/// Memory at `address + offset`, `length` bytes: a Buffer over it, or for
+/// length 0 the address alone (JavaScript makes the pointer Buffer).
+#[napi]
+pub fn reinterpret(
+    env: Env,
+    address: Js,
+    length: Js,
+    offset: Js,
+    what: Option<String>,
+) -> napi::Result<Js> {
+    let cx = Cx::new(&env);
+    let what = what.as_deref().unwrap_or("ffi.reinterpret");
+    let length = cx.index(length, 0, &|| format!("{what}: length"))?;
+    let offset = cx.index(offset, 0, &|| format!("{what}: offset"))?;
+    let at = offset_address(&cx, what, address, offset)?;
+    if length == 0 {
+        return cx.address_value(at).map(Js);
+    }
+    cx.check(pointer::check_span(usize::MAX - at, 0, length, &|| what.into()))?;
+    cx.external_buffer(at, length).map(Js)
+}
+
+fn c_string(cx: &Cx, bytes: &[u8]) -> napi::Result<Js> {
+    let mut v = std::ptr::null_mut();
+    // SAFETY: `bytes` is a live slice; invalid UTF-8 becomes U+FFFD.
+    unsafe {
+        napi_ok!(sys::napi_create_string_utf8(
+            cx.env,
+            bytes.as_ptr().cast(),
+            bytes.len() as isize,
+            &mut v
+        ))
+    };
+    Ok(Js(v))
+}
+
+/// The C string in `buf` from `offset`, never read past the Buffer's end.
+#[napi]
+pub fn read_c_string(env: Env, buf: Js, offset: Js) -> napi::Result<Js> {
+    let cx = Cx::new(&env);
+    let what = || "ffi.readCString".to_string();
+    let r = cx.view(buf, &what)?;
+    let offset = cx.index(offset, 0, &|| "ffi.readCString: offset".into())?;
+    if offset >= r.len {
+        return Err(cx.throw(Error::OutOfRange(format!(
+            "ffi.readCString: offset {offset} is not inside a Buffer of {} bytes",
+            r.len
+        ))));
+    }
+    // SAFETY: `offset < len`, so `len - offset` bytes are readable.
+    let bytes = unsafe { pointer::c_string_bytes(r.ptr.add(offset), Some(r.len - offset)) };
+    c_string(&cx, bytes)
+}
+
+/// The C string at `address + offset` in foreign memory, read up to its
+/// NUL as C would.
+#[napi]
+pub fn read_c_string_at(env: Env, address: Js, offset: Js) -> napi::Result<Js> {
+    let cx = Cx::new(&env);
+    let offset = cx.index(offset, 0, &|| "ffi.readCString: offset".into())?;
+    let at = offset_address(&cx, "ffi.readCString", address, offset)?;
+    // SAFETY: non-NULL; that a string is there is the caller's word, as in C.
+    let bytes = unsafe { pointer::c_string_bytes(at as *const u8, None) };
+    c_string(&cx, bytes)
+}
