@@ -59,24 +59,6 @@ pub fn from_number(abi: f64, context: &str) -> Result<ffi_abi> {
     Ok(abi as ffi_abi)
 }
 
-/// Whether libffi, on this ABI, may pass a by-value struct to the callee
-/// by reference to the caller's storage, or rewrite the caller's argument
-/// array. x86-64 System V always copies structs onto the stack itself; on
-/// Win64 (odd-sized structs go by reference, and libffi 3.5 rewrites
-/// `avalue[i]`), AArch64 (structs over 16 bytes) and the ports not checked
-/// one by one, the call gets private copies.
-pub fn needs_private_struct_args(abi: ffi_abi) -> bool {
-    #[cfg(all(target_arch = "x86_64", unix))]
-    {
-        abi != libffi_sys::ffi_abi_FFI_UNIX64
-    }
-    #[cfg(not(all(target_arch = "x86_64", unix)))]
-    {
-        let _ = abi;
-        true
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -77,10 +77,12 @@ pub unsafe fn call(
             )));
         }
     }
-    // SAFETY: the caller vouches for a prepared CIF.
-    let abi = unsafe { (*cif).abi };
-    let private = (needs.struct_args && crate::abi::needs_private_struct_args(abi))
-        || (args as usize) % align_of::<*mut c_void>() != 0;
+    // A by-value struct argument gets a private array and a private copy on
+    // every ABI: libffi 3.5 rewrites `avalue[i]` to its own stack copy for
+    // large structs (x86-64, both ABIs; Win64 for odd sizes), which would
+    // leave the caller's aValues pointing into a dead frame, and on Win64
+    // and AArch64 the callee may write to a struct passed by reference.
+    let private = needs.struct_args || (args as usize) % align_of::<*mut c_void>() != 0;
     let rptr = if needs.rvalue == 0 {
         std::ptr::null_mut()
     } else {
