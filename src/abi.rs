@@ -65,7 +65,7 @@ mod tests {
 
     #[test]
     fn default_is_named_and_within_bounds() {
-        assert!(FIRST < DEFAULT && DEFAULT < LAST);
+        const { assert!(FIRST < DEFAULT && DEFAULT < LAST) };
         let names = named();
         if !names.is_empty() {
             assert!(names.iter().any(|&(_, v)| v == DEFAULT));

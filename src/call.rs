@@ -82,7 +82,7 @@ pub unsafe fn call(
     // large structs (x86-64, both ABIs; Win64 for odd sizes), which would
     // leave the caller's aValues pointing into a dead frame, and on Win64
     // and AArch64 the callee may write to a struct passed by reference.
-    let private = needs.struct_args || (args as usize) % align_of::<*mut c_void>() != 0;
+    let private = needs.struct_args || !(args as usize).is_multiple_of(align_of::<*mut c_void>());
     let rptr = if needs.rvalue == 0 {
         std::ptr::null_mut()
     } else {
@@ -139,7 +139,11 @@ unsafe fn with_private_args<R>(
     for i in 0..nargs {
         // SAFETY: a prepared CIF has `nargs` live argument types.
         let t = unsafe { &**(*cif).arg_types.add(i) };
-        let size = if t.type_ == FFI_TYPE_STRUCT { t.size } else { 0 };
+        let size = if t.type_ == FFI_TYPE_STRUCT {
+            t.size
+        } else {
+            0
+        };
         sizes.push(size);
         total += size.next_multiple_of(16);
     }
@@ -196,7 +200,7 @@ mod tests {
         let mut arg: i32 = -42;
         let mut av = [(&mut arg as *mut i32).cast::<c_void>()];
         let mut rv = [0u64; 1];
-        let abs = libc::abs as usize;
+        let abs = libc::abs as *const () as usize;
         // SAFETY: abs has the signature int(int); the buffers are locals.
         unsafe { call(&mut c, abs, region(&mut rv), region(&mut av)) }.unwrap();
         assert_eq!(rv[0] as i32, 42);
@@ -233,7 +237,7 @@ mod tests {
             (&mut flags as *mut i32).cast(),
         ];
         let mut rv = [0u64; 1];
-        let open = libc::open as usize;
+        let open = libc::open as *const () as usize;
         // SAFETY: open(const char *, int) with a fixed argument list.
         let out = unsafe { call(&mut c, open, region(&mut rv), region(&mut av)) }.unwrap();
         assert_eq!(rv[0] as i32, -1);

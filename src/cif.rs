@@ -66,14 +66,9 @@ pub unsafe fn prepare(
         std::ptr::write_bytes(cif, 0, 1);
         match sig.nfixed {
             None => ffi_prep_cif(cif, sig.abi, nargs, rtype, atypes.as_mut_ptr()),
-            Some(n) => ffi_prep_cif_var(
-                cif,
-                sig.abi,
-                n as c_uint,
-                nargs,
-                rtype,
-                atypes.as_mut_ptr(),
-            ),
+            Some(n) => {
+                ffi_prep_cif_var(cif, sig.abi, n as c_uint, nargs, rtype, atypes.as_mut_ptr())
+            }
         }
     };
     match FfiStatus::from_raw(status) {

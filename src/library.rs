@@ -67,6 +67,24 @@ pub fn last_open_error() -> String {
     LAST_OPEN_ERROR.with(|e| e.borrow().clone().unwrap_or_else(|| NO_ERROR.to_string()))
 }
 
+/// The loader's own words: libloading keeps them in the error's source.
+fn loader_text(e: &libloading::Error) -> String {
+    let mut text = String::new();
+    let mut cur: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    while let Some(s) = cur {
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&s.to_string());
+        cur = s.source();
+    }
+    if text.is_empty() {
+        e.to_string()
+    } else {
+        text
+    }
+}
+
 /// An open (or closed) library.
 ///
 /// Dropping a `Library` does *not* unload it: function pointers and
@@ -84,7 +102,8 @@ impl Library {
     /// Opens `name`, or the running process itself for `None`.
     pub fn open(name: Option<&str>, flags: i32) -> Result<Library> {
         let shown = name.unwrap_or("null");
-        let fail = |e: libloading::Error| Error::Dlopen(format!("dlopen({shown}): {e}"));
+        let fail =
+            |e: libloading::Error| Error::Dlopen(format!("dlopen({shown}): {}", loader_text(&e)));
         if name.is_some_and(|n| n.contains('\0')) {
             return Err(Error::InvalidArgValue(format!(
                 "dlopen({shown:?}): a library name cannot contain a NUL byte"
@@ -127,9 +146,8 @@ impl Library {
         let what = format!("dlsym({handle:#x}, {symbol})");
         let raw = self.open_raw(&what)?;
         if symbol.contains('\0') {
-            let e = Error::InvalidArgValue(format!(
-                "{what}: a symbol name cannot contain a NUL byte"
-            ));
+            let e =
+                Error::InvalidArgValue(format!("{what}: a symbol name cannot contain a NUL byte"));
             self.last_error = Some(e.message().to_string());
             return Err(e);
         }
@@ -137,7 +155,7 @@ impl Library {
         match unsafe { raw.get::<*mut c_void>(symbol.as_bytes()) } {
             Ok(s) => Ok(*s),
             Err(e) => {
-                let e = Error::Dlsym(format!("{what}: symbol not found ({e})"));
+                let e = Error::Dlsym(format!("{what}: symbol not found ({})", loader_text(&e)));
                 self.last_error = Some(e.message().to_string());
                 Err(e)
             }
@@ -149,7 +167,7 @@ impl Library {
         match self.raw.take() {
             None => Ok(()),
             Some(raw) => raw.close().map_err(|e| {
-                let e = Error::Dlopen(format!("dlclose({}): {e}", self.name));
+                let e = Error::Dlopen(format!("dlclose({}): {}", self.name, loader_text(&e)));
                 self.last_error = Some(e.message().to_string());
                 e
             }),
@@ -191,7 +209,10 @@ mod tests {
     #[test]
     fn finds_libc_symbols_in_the_process() {
         let mut me = Library::open(None, default_flags()).unwrap();
-        assert_eq!(me.symbol("abs").unwrap() as usize, libc::abs as usize);
+        assert_eq!(
+            me.symbol("abs").unwrap() as usize,
+            libc::abs as *const () as usize
+        );
         assert_eq!(me.last_error(), NO_ERROR);
         let e = me.symbol("no_such_symbol_anywhere").unwrap_err();
         assert_eq!(e.code(), "ERR_FFI_DLSYM");
@@ -199,7 +220,10 @@ mod tests {
         assert_ne!(me.raw_handle(), 0);
         me.close().unwrap();
         me.close().unwrap();
-        assert_eq!(me.symbol("abs").unwrap_err().code(), "ERR_FFI_CLOSED_HANDLE");
+        assert_eq!(
+            me.symbol("abs").unwrap_err().code(),
+            "ERR_FFI_CLOSED_HANDLE"
+        );
         assert_eq!(me.raw_handle(), 0);
     }
 
@@ -209,6 +233,8 @@ mod tests {
             panic!("opened a library that does not exist");
         };
         assert_eq!(e.code(), "ERR_FFI_DLOPEN");
-        assert!(e.message().starts_with("dlopen(libnope-does-not-exist.so): "));
+        assert!(e
+            .message()
+            .starts_with("dlopen(libnope-does-not-exist.so): "));
     }
 }

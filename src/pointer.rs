@@ -45,7 +45,11 @@ pub fn address_from_number(value: f64, what: &dyn Fn() -> String) -> Result<usiz
 }
 
 /// A JavaScript bigint (as sign, and 64-bit words lowest first) as an address.
-pub fn address_from_bigint(negative: bool, words: &[u64], what: &dyn Fn() -> String) -> Result<usize> {
+pub fn address_from_bigint(
+    negative: bool,
+    words: &[u64],
+    what: &dyn Fn() -> String,
+) -> Result<usize> {
     let high_zero = words.iter().skip(1).all(|&w| w == 0);
     let low = words.first().copied().unwrap_or(0);
     if (negative && low != 0) || !high_zero || usize::try_from(low).is_err() {
@@ -124,7 +128,10 @@ mod tests {
         assert!(address_from_number(-1.0, &w).is_err());
         assert!(address_from_number(1.5, &w).is_err());
         assert!(address_from_number(2f64.powi(64), &w).is_err());
-        assert_eq!(address_from_bigint(false, &[u64::MAX], &w).unwrap(), usize::MAX);
+        assert_eq!(
+            address_from_bigint(false, &[u64::MAX], &w).unwrap(),
+            usize::MAX
+        );
         assert!(address_from_bigint(true, &[1], &w).is_err());
         assert!(address_from_bigint(false, &[0, 1], &w).is_err());
         assert_eq!(address_from_bigint(true, &[0], &w).unwrap(), 0);

@@ -191,7 +191,7 @@ pub unsafe fn check_type(t: *const ffi_type, what: &dyn Fn() -> String) -> Resul
     if t.is_null() {
         return Err(Error::NullPointer(format!("{}: a type is NULL", what())));
     }
-    if (t as usize) % align_of::<ffi_type>() != 0 {
+    if !(t as usize).is_multiple_of(align_of::<ffi_type>()) {
         return Err(Error::InvalidArgValue(format!(
             "{}: a type at {:#x} is not aligned to {} bytes",
             what(),
@@ -201,7 +201,12 @@ pub unsafe fn check_type(t: *const ffi_type, what: &dyn Fn() -> String) -> Resul
     }
     // SAFETY: the caller vouches for the bytes; alignment was checked above.
     let ty = unsafe { *t };
-    let bad = |why: String| Err(Error::ffi(FfiStatus::BadTypedef, format!("{}: {why}", what())));
+    let bad = |why: String| {
+        Err(Error::ffi(
+            FfiStatus::BadTypedef,
+            format!("{}: {why}", what()),
+        ))
+    };
     match ty.type_ {
         FFI_TYPE_STRUCT | FFI_TYPE_COMPLEX => {
             if ty.elements.is_null() {
@@ -296,11 +301,7 @@ pub unsafe fn struct_offsets(t: *mut ffi_type) -> Result<Vec<usize>> {
     let mut offsets = vec![0usize; n];
     // SAFETY: `offsets` has one slot per element, as libffi writes.
     let status = unsafe {
-        ffi_get_struct_offsets(
-            libffi_sys::ffi_abi_FFI_DEFAULT_ABI,
-            t,
-            offsets.as_mut_ptr(),
-        )
+        ffi_get_struct_offsets(libffi_sys::ffi_abi_FFI_DEFAULT_ABI, t, offsets.as_mut_ptr())
     };
     match FfiStatus::from_raw(status) {
         None => Ok(offsets),

@@ -55,7 +55,11 @@ pub fn info(env: Env) -> napi::Result<Js> {
     cx.set(out, "rtld", rtld)?;
     cx.set(out, "defaultFlags", cx.i32(library::default_flags())?)?;
     cx.set(out, "extension", cx.string(library::EXTENSION)?)?;
-    let endianness = if cfg!(target_endian = "little") { "LE" } else { "BE" };
+    let endianness = if cfg!(target_endian = "little") {
+        "LE"
+    } else {
+        "BE"
+    };
     cx.set(out, "endianness", cx.string(endianness)?)?;
     Ok(Js(out))
 }

@@ -66,7 +66,9 @@ pub fn reinterpret(
     if length == 0 {
         return cx.address_value(at).map(Js);
     }
-    cx.check(pointer::check_span(usize::MAX - at, 0, length, &|| what.into()))?;
+    cx.check(pointer::check_span(usize::MAX - at, 0, length, &|| {
+        what.into()
+    }))?;
     cx.external_buffer(at, length).map(Js)
 }
 

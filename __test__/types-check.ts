@@ -1,0 +1,15 @@
+import ffi, { CIF, call, types, sizeof, readPointer, StructType, offsetsof, FfiError } from 'ffi'
+import { dlopen, dlsym, dlclose, RTLD_NOW } from 'ffi/dlopen'
+import 'ffi/buffer'
+const lib = dlopen(null, RTLD_NOW)
+const abs = readPointer(dlsym(lib, 'abs'), 0)
+const cif = CIF(types.int, types.int)
+const cif2 = CIF(ffi.abi.default, types.int, types.int)
+const s = StructType(types.int, types.double)
+const offs: number[] = offsetsof(s)
+const r = Buffer.alloc(8)
+call(cif, abs, r, Buffer.alloc(sizeof.pointer))
+const p: Buffer = r.readPointerLE(0)
+const a: number = p.address()
+try { ffi.CIFVar(1, types.int) } catch (e) { const code = (e as FfiError).code }
+dlclose(lib)

@@ -1,0 +1,272 @@
+/// <reference types="node" />
+
+/**
+ * A Buffer whose address matters to C. Most are zero-length (`types.*`,
+ * `NULL`, what `readPointer` returns): their address is kept by this module,
+ * since Node reports 0 for zero-length Buffers over foreign memory. Every
+ * function here accepts any Buffer (or TypedArray) where it takes a pointer.
+ */
+export type PointerBuffer = Buffer
+
+/** An address: a number (exact below 2^53) or a bigint. */
+export type Address = number | bigint
+
+/** A type description: one of `types.*`, a `StructType()`, or a Buffer of at least `sizeof.ffi_type` bytes holding an `ffi_type`. */
+export type TypeBuffer = Buffer
+
+/** A prepared `ffi_cif` from `CIF()` or `CIFVar()`. */
+export type CifBuffer = Buffer
+
+/** Names of the C types in `sizeof` and `alignof`. */
+export type CTypeName =
+  | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64'
+  | 'float' | 'double' | 'bool' | 'byte' | 'char' | 'uchar' | 'short' | 'ushort'
+  | 'int' | 'uint' | 'long' | 'ulong' | 'longlong' | 'ulonglong' | 'longdouble'
+  | 'pointer' | 'size_t' | 'ffi_arg' | 'ffi_sarg' | 'ffi_type' | 'ffi_cif' | 'ffi_closure'
+
+/** Names of the builtin types in `types`. */
+export type FfiTypeName =
+  | 'void' | 'uint8' | 'int8' | 'uint16' | 'int16' | 'uint32' | 'int32' | 'uint64' | 'int64'
+  | 'uchar' | 'char' | 'ushort' | 'short' | 'uint' | 'int' | 'float' | 'double' | 'pointer'
+  | 'ulong' | 'long' | 'longdouble' | 'bool' | 'size_t' | 'ssize_t' | 'longlong' | 'ulonglong'
+
+/** Codes of the errors this module throws; libffi's refusals use its status names. */
+export type FfiErrorCode =
+  | 'ERR_INVALID_ARG_TYPE'
+  | 'ERR_INVALID_ARG_VALUE'
+  | 'ERR_FFI_INVALID_CIF'
+  | 'ERR_FFI_NULL_POINTER'
+  | 'ERR_OUT_OF_RANGE'
+  | 'ERR_FFI_BUFFER_TOO_SMALL'
+  | 'FFI_BAD_TYPEDEF'
+  | 'FFI_BAD_ABI'
+  | 'FFI_BAD_ARGTYPE'
+  | 'ERR_FFI_DLOPEN'
+  | 'ERR_FFI_DLSYM'
+  | 'ERR_FFI_CLOSED_HANDLE'
+  | 'ERR_FFI_INVALID_HANDLE'
+  | 'ERR_FFI_NO_EXTERNAL_BUFFERS'
+
+/** The shape of every error this module throws (an Error, TypeError or RangeError). */
+export interface FfiError extends Error {
+  code: FfiErrorCode
+  /** libffi's `ffi_status`, on `FFI_BAD_*` errors only. */
+  errno?: number
+}
+
+/** `sizeof()` of C types on this platform, in bytes. Frozen. */
+export const sizeof: Readonly<Record<CTypeName, number>>
+/** `alignof()` of C types on this platform, in bytes. Frozen. */
+export const alignof: Readonly<Record<CTypeName, number>>
+
+/**
+ * The `ffi_abi` values of the linked libffi, lower case without `FFI_`
+ * (x86-64 Linux: `unix64`, `win64`, `efi64`, `gnuw64`). `default` is always
+ * valid; `first` and `last` are bounds that libffi refuses. Frozen.
+ */
+export const abi: Readonly<{ default: number; first: number; last: number } & Record<string, number>>
+
+/**
+ * Zero-length pointer Buffers at libffi's own `ffi_type`s. C-named types are
+ * the same Buffer as the fixed-width type of their size and signedness
+ * (`types.int === types.int32`). Frozen; every read returns the same Buffer.
+ */
+export const types: Readonly<Record<FfiTypeName, TypeBuffer>>
+
+/** libffi's `ffi_status` values. Frozen. */
+export const status: Readonly<{ FFI_OK: 0; FFI_BAD_TYPEDEF: 1; FFI_BAD_ABI: 2; FFI_BAD_ARGTYPE: 3 }>
+/** `FFI_OK`: libffi accepted. */
+export const FFI_OK: 0
+/** `FFI_BAD_TYPEDEF`: a type description is invalid. */
+export const FFI_BAD_TYPEDEF: 1
+/** `FFI_BAD_ABI`: the ABI is not one this libffi knows. */
+export const FFI_BAD_ABI: 2
+/** `FFI_BAD_ARGTYPE`: an argument type is not allowed (void, an unpromoted variadic). */
+export const FFI_BAD_ARGTYPE: 3
+
+/** libffi's `FFI_TYPE_VOID`, the `type` field of an `ffi_type`. */
+export const TYPE_VOID: number
+/** libffi's `FFI_TYPE_INT`. */
+export const TYPE_INT: number
+/** libffi's `FFI_TYPE_FLOAT`. */
+export const TYPE_FLOAT: number
+/** libffi's `FFI_TYPE_DOUBLE`. */
+export const TYPE_DOUBLE: number
+/** libffi's `FFI_TYPE_LONGDOUBLE`. */
+export const TYPE_LONGDOUBLE: number
+/** libffi's `FFI_TYPE_UINT8`. */
+export const TYPE_UINT8: number
+/** libffi's `FFI_TYPE_SINT8`. */
+export const TYPE_SINT8: number
+/** libffi's `FFI_TYPE_UINT16`. */
+export const TYPE_UINT16: number
+/** libffi's `FFI_TYPE_SINT16`. */
+export const TYPE_SINT16: number
+/** libffi's `FFI_TYPE_UINT32`. */
+export const TYPE_UINT32: number
+/** libffi's `FFI_TYPE_SINT32`. */
+export const TYPE_SINT32: number
+/** libffi's `FFI_TYPE_UINT64`. */
+export const TYPE_UINT64: number
+/** libffi's `FFI_TYPE_SINT64`. */
+export const TYPE_SINT64: number
+/** libffi's `FFI_TYPE_STRUCT`. */
+export const TYPE_STRUCT: number
+/** libffi's `FFI_TYPE_POINTER`. */
+export const TYPE_POINTER: number
+/** libffi's `FFI_TYPE_COMPLEX`. */
+export const TYPE_COMPLEX: number
+/** libffi's `FFI_TYPE_LAST`, the highest type code. */
+export const TYPE_LAST: number
+
+/**
+ * `ffi_prep_cif`: prepares a call interface for `rType (...aTypes)` on the
+ * default ABI. Returns a Buffer of `sizeof.ffi_cif` bytes holding the
+ * `ffi_cif`; the types stay alive as long as it does.
+ * @throws TypeError `ERR_INVALID_ARG_TYPE` when a type is not a Buffer;
+ *   TypeError `ERR_INVALID_ARG_VALUE` for a Buffer that cannot be a type;
+ *   Error `FFI_BAD_TYPEDEF` / `FFI_BAD_ABI` / `FFI_BAD_ARGTYPE` (with `errno`) when libffi refuses.
+ */
+export function CIF(rType: TypeBuffer, ...aTypes: TypeBuffer[]): CifBuffer
+/** `ffi_prep_cif` on the ABI `abi` (a value of `ffi.abi`). */
+export function CIF(abi: number, rType: TypeBuffer, ...aTypes: TypeBuffer[]): CifBuffer
+
+/**
+ * `ffi_prep_cif_var`: a call interface for one call of a variadic function.
+ * `nFixedArgs` counts the fixed arguments; the rest are this call's variadic
+ * ones, already promoted (`double`, `int`, not `float` or `short`).
+ * @throws as `CIF`; RangeError `ERR_OUT_OF_RANGE` when `nFixedArgs` exceeds the arguments.
+ */
+export function CIFVar(nFixedArgs: number, rType: TypeBuffer, ...aTypes: TypeBuffer[]): CifBuffer
+/** `ffi_prep_cif_var` on the ABI `abi`. */
+export function CIFVar(abi: number, nFixedArgs: number, rType: TypeBuffer, ...aTypes: TypeBuffer[]): CifBuffer
+
+/**
+ * A struct type: a Buffer holding an `ffi_type` of kind struct and its
+ * NULL-terminated element array, laid out by libffi at once. The field
+ * types stay alive with it.
+ * @throws Error `FFI_BAD_TYPEDEF` for no fields or a void field; TypeError for a field that is not a type Buffer.
+ */
+export function StructType(...fieldTypes: TypeBuffer[]): TypeBuffer
+
+/**
+ * Field offsets of a struct type, in bytes (`ffi_get_struct_offsets`).
+ * @throws TypeError `ERR_INVALID_ARG_VALUE` for anything but a struct type.
+ */
+export function offsetsof(structType: TypeBuffer): number[]
+
+/**
+ * `ffi_call`, synchronously on this thread.
+ * @param cif a Buffer from `CIF` / `CIFVar`.
+ * @param fn a pointer Buffer at the C function.
+ * @param rValue receives the return value: at least `max(sizeof rType, sizeof.ffi_arg)` bytes (any Buffer for void).
+ * @param aValues `sizeof.pointer * nargs` bytes holding the address of each argument's storage.
+ * @throws TypeError `ERR_INVALID_ARG_TYPE` (not a Buffer), `ERR_FFI_INVALID_CIF`,
+ *   `ERR_FFI_NULL_POINTER` (NULL `fn` or argument pointer); RangeError `ERR_FFI_BUFFER_TOO_SMALL`.
+ */
+export function call(cif: CifBuffer, fn: PointerBuffer, rValue: Buffer, aValues: Buffer): void
+
+/** The `errno` the last `call` on this thread left, read right after it returned (0 if it set none). */
+export function errno(): number
+/** `GetLastError()` after the last `call` on this thread, on Windows; 0 elsewhere. */
+export function lastError(): number
+
+/** A pointer Buffer at address 0. */
+export const NULL: PointerBuffer
+/** Whether `buf`'s address is 0. */
+export function isNull(buf: Buffer): boolean
+/**
+ * The address of `buf`'s first byte.
+ * @throws RangeError `ERR_OUT_OF_RANGE` when it is 2^53 or more (use `addressBigInt`).
+ */
+export function address(buf: Buffer): number
+/** The address of `buf`'s first byte, as a bigint. */
+export function addressBigInt(buf: Buffer): bigint
+/**
+ * A pointer Buffer at `address`, `length` bytes long (0: a zero-length
+ * pointer Buffer). `fromAddress(0)` is `NULL`.
+ * @throws RangeError for a negative, fractional or >= 2^64 address;
+ *   Error `ERR_FFI_NO_EXTERNAL_BUFFERS` for a length where the runtime refuses foreign memory.
+ */
+export function fromAddress(address: Address, length?: number): PointerBuffer
+/**
+ * The pointer stored in `buf` at `offset`, as a pointer Buffer `length`
+ * bytes long; NULL stays `NULL`.
+ * @throws RangeError `ERR_OUT_OF_RANGE` unless `offset + sizeof.pointer` fits in `buf`.
+ */
+export function readPointer(buf: Buffer, offset?: number, length?: number): PointerBuffer
+/**
+ * Stores `ptr`'s address (0 for `null`) in `buf` at `offset`. `ptr` is kept
+ * alive as long as `buf`, so the stored address never dangles.
+ * @throws RangeError `ERR_OUT_OF_RANGE` unless `offset + sizeof.pointer` fits in `buf`.
+ */
+export function writePointer(buf: Buffer, offset: number, ptr: Buffer | null): void
+/**
+ * A Buffer of `length` bytes over the memory at `ptr`'s address plus
+ * `offset` (0: a zero-length pointer Buffer). It keeps `ptr` alive.
+ * @throws TypeError `ERR_FFI_NULL_POINTER` for NULL; Error `ERR_FFI_NO_EXTERNAL_BUFFERS` where foreign memory is refused.
+ */
+export function reinterpret(ptr: Buffer, length: number, offset?: number): Buffer
+/**
+ * The string up to the first NUL, from `offset`, decoded as UTF-8. Never
+ * reads past the end of a Buffer with a length; on a zero-length pointer
+ * Buffer it reads foreign memory up to the NUL, as C would.
+ * @throws TypeError `ERR_FFI_NULL_POINTER` for NULL; RangeError for an offset outside `buf`.
+ */
+export function readCString(buf: Buffer, offset?: number): string
+/** A NUL-terminated UTF-8 copy of `string`: `Buffer.byteLength(string) + 1` bytes. */
+export function allocCString(string: string): Buffer
+/** This platform's byte order. */
+export const endianness: 'LE' | 'BE'
+
+/** The dlopen module; the same object as `require('ffi/dlopen')`. */
+export const dlopen: typeof import('./dlopen')
+
+declare const ffi: {
+  sizeof: typeof sizeof
+  alignof: typeof alignof
+  abi: typeof abi
+  types: typeof types
+  status: typeof status
+  FFI_OK: typeof FFI_OK
+  FFI_BAD_TYPEDEF: typeof FFI_BAD_TYPEDEF
+  FFI_BAD_ABI: typeof FFI_BAD_ABI
+  FFI_BAD_ARGTYPE: typeof FFI_BAD_ARGTYPE
+  TYPE_VOID: number
+  TYPE_INT: number
+  TYPE_FLOAT: number
+  TYPE_DOUBLE: number
+  TYPE_LONGDOUBLE: number
+  TYPE_UINT8: number
+  TYPE_SINT8: number
+  TYPE_UINT16: number
+  TYPE_SINT16: number
+  TYPE_UINT32: number
+  TYPE_SINT32: number
+  TYPE_UINT64: number
+  TYPE_SINT64: number
+  TYPE_STRUCT: number
+  TYPE_POINTER: number
+  TYPE_COMPLEX: number
+  TYPE_LAST: number
+  CIF: typeof CIF
+  CIFVar: typeof CIFVar
+  StructType: typeof StructType
+  offsetsof: typeof offsetsof
+  call: typeof call
+  errno: typeof errno
+  lastError: typeof lastError
+  NULL: typeof NULL
+  isNull: typeof isNull
+  address: typeof address
+  addressBigInt: typeof addressBigInt
+  fromAddress: typeof fromAddress
+  readPointer: typeof readPointer
+  writePointer: typeof writePointer
+  reinterpret: typeof reinterpret
+  readCString: typeof readCString
+  allocCString: typeof allocCString
+  endianness: typeof endianness
+  dlopen: typeof dlopen
+}
+export default ffi
