@@ -18,6 +18,22 @@ export declare function bufferAddress(buf: Js, what?: string | undefined | null)
  */
 export declare function call(cif: Js, fun: Js, rvalue: Js, avalues: Js): void
 
+/**
+ * Runs the call on the libuv thread pool and then calls
+ * `callback(err, errno)` on this thread. `keep` lists the values to hold
+ * until then (the CIF Buffer, the function pointer Buffer).
+ */
+export declare function callAsync(cif: Js, fun: Js, rvalue: Js, avalues: Js, callback: Js, keepCif: Js, keepFn: Js): void
+
+/** Frees a closure at once; freeing it again does nothing. */
+export declare function closureFree(ptr: Js): void
+
+/**
+ * Makes a closure for the CIF at `cif` that calls `func`, wraps it onto
+ * `holder` (the pointer Buffer JavaScript made) and returns its address.
+ */
+export declare function closureNew(cif: Js, func: Js, holder: Js): Js
+
 /** Unloads the library; a second close does nothing. */
 export declare function dlclose(handle: Js): void
 

@@ -46,6 +46,7 @@ export type FfiErrorCode =
   | 'ERR_FFI_CLOSED_HANDLE'
   | 'ERR_FFI_INVALID_HANDLE'
   | 'ERR_FFI_NO_EXTERNAL_BUFFERS'
+  | 'ERR_FFI_DEADLOCK'
 
 /** The shape of every error this module throws (an Error, TypeError or RangeError). */
 export interface FfiError extends Error {
@@ -165,6 +166,56 @@ export function offsetsof(structType: TypeBuffer): number[]
  *   `ERR_FFI_NULL_POINTER` (NULL `fn` or argument pointer); RangeError `ERR_FFI_BUFFER_TOO_SMALL`.
  */
 export function call(cif: CifBuffer, fn: PointerBuffer, rValue: Buffer, aValues: Buffer): void
+// ERR_FFI_DEADLOCK: another thread waited over a second for this thread,
+// blocked in this call, to run one of its closures (see the README).
+
+/**
+ * `ffi_call` on the libuv thread pool. Without `callback`, a Promise of the
+ * `errno` the function left (read on the pool thread right after it
+ * returned); bad input rejects it. Every Buffer passed in stays alive until
+ * the call has finished, and the event loop stays alive while it runs. A C
+ * function called this way may call closures: they run on this thread.
+ */
+export function callAsync(cif: CifBuffer, fn: PointerBuffer, rValue: Buffer, aValues: Buffer): Promise<number>
+/**
+ * `ffi_call` on the libuv thread pool, then `callback(err, errno)` on this
+ * thread. Bad input throws synchronously.
+ */
+export function callAsync(
+  cif: CifBuffer,
+  fn: PointerBuffer,
+  rValue: Buffer,
+  aValues: Buffer,
+  callback: (err: Error | null, errno: number) => void,
+): undefined
+
+/** What a closure's JavaScript function receives. */
+export type ClosureFunction = (
+  /** Write the return value here: `max(sizeof rType, sizeof.ffi_arg)` bytes; a narrow integer as a whole `ffi_arg`. */
+  rValue: Buffer,
+  /** `sizeof.pointer * nargs` bytes: the address of each argument's storage. */
+  aValues: Buffer,
+) => void
+
+/**
+ * `ffi_closure_alloc` + `ffi_prep_closure_loc`: a pointer Buffer whose
+ * address is C code with the signature of `cif` that runs `fn(rValue,
+ * aValues)` on this JavaScript thread. Called from another thread, that
+ * thread waits until this one has run `fn`. A throwing `fn` reports to
+ * `'uncaughtException'` and C receives zeroes. The closure, its `cif` and
+ * `fn` live as long as the returned Buffer; it does not keep the event loop
+ * alive.
+ * @throws TypeError `ERR_FFI_INVALID_CIF`, or `ERR_INVALID_ARG_TYPE` when `fn` is not a function.
+ */
+export const Closure: {
+  (cif: CifBuffer, fn: ClosureFunction): PointerBuffer
+  new (cif: CifBuffer, fn: ClosureFunction): PointerBuffer
+  /**
+   * Frees a closure at once (C must not call it again); a second call does nothing.
+   * @throws TypeError `ERR_INVALID_ARG_VALUE` for a Buffer that `Closure` did not return.
+   */
+  free(ptr: PointerBuffer): void
+}
 
 /** The `errno` the last `call` on this thread left, read right after it returned (0 if it set none). */
 export function errno(): number
@@ -254,6 +305,8 @@ declare const ffi: {
   StructType: typeof StructType
   offsetsof: typeof offsetsof
   call: typeof call
+  callAsync: typeof callAsync
+  Closure: typeof Closure
   errno: typeof errno
   lastError: typeof lastError
   NULL: typeof NULL

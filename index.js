@@ -150,6 +150,50 @@ function call(cif, fn, rValue, aValues) {
   native.call(cifEntry(cif, 'ffi.call').address, addressOf(fn, 'ffi.call: fn'), rValue, aValues)
 }
 
+/**
+ * Runs the call on the libuv thread pool. With `callback`, Node style
+ * `callback(err, errno)`; without, a Promise of `errno`. Bad input throws
+ * synchronously in the callback form and rejects in the Promise form.
+ */
+function callAsync(cif, fn, rValue, aValues, callback) {
+  if (callback === undefined) {
+    return new Promise((resolve, reject) => {
+      startAsync(cif, fn, rValue, aValues, (err, errno) => (err ? reject(err) : resolve(errno)))
+    })
+  }
+  if (typeof callback !== 'function') {
+    fail('ERR_INVALID_ARG_TYPE', `ffi.callAsync: callback: expected a function, got ${describe(callback)}`)
+  }
+  startAsync(cif, fn, rValue, aValues, callback)
+}
+
+function startAsync(cif, fn, rValue, aValues, callback) {
+  const entry = cifEntry(cif, 'ffi.callAsync')
+  // The native side holds every Buffer (and through `cif`, its types; through
+  // `aValues`, the arguments writePointer stored) until the call completes.
+  native.callAsync(entry.address, addressOf(fn, 'ffi.callAsync: fn'), rValue, aValues, callback, cif, fn)
+}
+
+/**
+ * A C function pointer that calls `fn(rValue, aValues)` with the signature
+ * of `cif`. Lives as long as the returned pointer Buffer (or until
+ * `Closure.free`), and keeps `fn` and `cif` alive as long.
+ */
+function Closure(cif, fn) {
+  const entry = cifEntry(cif, 'ffi.Closure')
+  const ptr = Buffer.alloc(0)
+  const code = native.closureNew(entry.address, fn, ptr)
+  addresses.set(ptr, code)
+  keptAlive.set(ptr, { fn, cif })
+  return ptr
+}
+
+/** Frees a closure at once; a second call does nothing. */
+Closure.free = function free(ptr) {
+  native.closureFree(ptr)
+  keptAlive.delete(ptr)
+}
+
 function isNull(buf) {
   const a = addressOf(buf, 'ffi.isNull')
   return a === 0 || a === 0n
@@ -233,6 +277,8 @@ const ffi = {
   StructType,
   offsetsof,
   call,
+  callAsync,
+  Closure,
   errno: native.errno,
   lastError: native.lastError,
   NULL,

@@ -17,6 +17,8 @@ export const {
   StructType,
   offsetsof,
   call,
+  callAsync,
+  Closure,
   errno,
   lastError,
   NULL,

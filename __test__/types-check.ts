@@ -13,3 +13,10 @@ const p: Buffer = r.readPointerLE(0)
 const a: number = p.address()
 try { ffi.CIFVar(1, types.int) } catch (e) { const code = (e as FfiError).code }
 dlclose(lib)
+const cmp = ffi.Closure(ffi.CIF(types.int, types.pointer, types.pointer), (rValue, aValues) => {
+  rValue.writeInt32LE(readPointer(aValues, 0).length)
+})
+ffi.Closure.free(cmp)
+const pending: Promise<number> = ffi.callAsync(cif, abs, r, Buffer.alloc(8))
+ffi.callAsync(cif, abs, r, Buffer.alloc(8), (err, errno) => { if (err) throw err; console.log(errno + 1) })
+void pending

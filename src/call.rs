@@ -34,22 +34,35 @@ pub fn last_outcome() -> Outcome {
     LAST.with(Cell::get)
 }
 
-/// Calls `fun` through a prepared CIF after checking the Buffers against
-/// it. `errno` (and `GetLastError()`) are cleared before the call, so what
-/// is read afterwards is what the callee left.
+/// A call whose Buffers passed the checks against its CIF, ready to run on
+/// any thread.
+#[derive(Debug)]
+pub struct Checked {
+    cif: *mut ffi_cif,
+    fun: usize,
+    rvalue: *mut c_void,
+    args: *mut *mut c_void,
+    nargs: usize,
+    private: bool,
+}
+
+// SAFETY: the pointers are to a CIF and Buffers that the caller of `check`
+// keeps alive and untouched until the call has run (callAsync holds
+// references to every one of them).
+unsafe impl Send for Checked {}
+
+/// Checks the Buffers of a call against its CIF: a non-NULL `fun`, room
+/// for the return value and the argument array, no NULL argument pointer.
 ///
 /// # Safety
 /// `cif` must have been prepared by [`cif::prepare`], with its types alive;
-/// `rvalue` and `avalues` must be readable and writable for their lengths;
-/// `fun` must be a function with the CIF's signature, and every argument
-/// pointer in `avalues` must point to storage of its argument's type. That
-/// last part is the caller's word, as in C: only NULL can be checked.
-pub unsafe fn call(
+/// `rvalue` and `avalues` must be readable and writable for their lengths.
+pub unsafe fn check(
     cif: *mut ffi_cif,
     fun: usize,
     rvalue: Region,
     avalues: Region,
-) -> Result<Outcome> {
+) -> Result<Checked> {
     if fun == 0 {
         return Err(Error::NullPointer("ffi.call: fn is NULL".into()));
     }
@@ -83,34 +96,81 @@ pub unsafe fn call(
     // leave the caller's aValues pointing into a dead frame, and on Win64
     // and AArch64 the callee may write to a struct passed by reference.
     let private = needs.struct_args || !(args as usize).is_multiple_of(align_of::<*mut c_void>());
-    let rptr = if needs.rvalue == 0 {
-        std::ptr::null_mut()
-    } else {
-        rvalue.ptr.cast::<c_void>()
-    };
-    // SAFETY: `fun` is a function of the CIF's signature (caller's word);
-    // every argument pointer is non-NULL; `rptr` has room for the return
-    // value, or is NULL for void, which libffi accepts.
-    let invoke = |args: *mut *mut c_void| unsafe {
-        os::clear_last_error();
-        os::set_errno(0);
-        ffi_call(
+    Ok(Checked {
+        cif,
+        fun,
+        rvalue: if needs.rvalue == 0 {
+            std::ptr::null_mut()
+        } else {
+            rvalue.ptr.cast()
+        },
+        args,
+        nargs: needs.nargs,
+        private,
+    })
+}
+
+impl Checked {
+    /// Makes the call. `errno` (and `GetLastError()`) are cleared before it,
+    /// so what is read afterwards is what the callee left.
+    ///
+    /// # Safety
+    /// `fun` must be a function with the CIF's signature, and every argument
+    /// pointer must point to storage of its argument's type. That is the
+    /// caller's word, as in C: only NULL can be checked.
+    pub unsafe fn perform(self) -> Outcome {
+        let Checked {
             cif,
-            Some(std::mem::transmute::<usize, unsafe extern "C" fn()>(fun)),
-            rptr,
+            fun,
+            rvalue,
             args,
-        );
-        Outcome {
-            errno: os::errno(),
-            last_error: os::last_error(),
+            nargs,
+            private,
+        } = self;
+        // SAFETY: `fun` is a function of the CIF's signature (caller's word);
+        // every argument pointer is non-NULL; `rvalue` has room for the
+        // return value, or is NULL for void, which libffi accepts.
+        let invoke = |args: *mut *mut c_void| unsafe {
+            os::clear_last_error();
+            os::set_errno(0);
+            ffi_call(
+                cif,
+                Some(std::mem::transmute::<usize, unsafe extern "C" fn()>(fun)),
+                rvalue,
+                args,
+            );
+            Outcome {
+                errno: os::errno(),
+                last_error: os::last_error(),
+            }
+        };
+        if private {
+            // SAFETY: as for the call; the copies live until it returns.
+            unsafe { with_private_args(cif, args, nargs, invoke) }
+        } else {
+            invoke(args)
         }
-    };
-    let outcome = if private {
-        // SAFETY: as for the call; the copies live until it returns.
-        unsafe { with_private_args(cif, args, needs.nargs, invoke) }
-    } else {
-        invoke(args)
-    };
+    }
+}
+
+/// Records `outcome` as this thread's last synchronous call.
+pub fn record(outcome: Outcome) {
+    LAST.with(|l| l.set(outcome));
+}
+
+/// Checks, then calls `fun` on this thread, and records the outcome as this
+/// thread's last.
+///
+/// # Safety
+/// As [`check`] and [`Checked::perform`].
+pub unsafe fn call(
+    cif: *mut ffi_cif,
+    fun: usize,
+    rvalue: Region,
+    avalues: Region,
+) -> Result<Outcome> {
+    // SAFETY: the caller vouches for everything `check` and `perform` need.
+    let outcome = unsafe { check(cif, fun, rvalue, avalues)?.perform() };
     LAST.with(|l| l.set(outcome));
     Ok(outcome)
 }

@@ -77,6 +77,108 @@ pub unsafe fn prepare(
     }
 }
 
+/// A deep copy of a prepared CIF in memory this crate owns: the prepared
+/// `ffi_cif` bytes, with `rtype` and `arg_types` pointing to copies of
+/// every type that is not one of libffi's own. A closure keeps one, so
+/// that it stays callable when the Buffers of its CIF are gone (a Worker's
+/// environment torn down under a C thread that still calls it).
+pub struct OwnedCif {
+    cif: Box<ffi_cif>,
+    _arg_types: Box<[*mut ffi_type]>,
+    // Boxed: each type keeps its address while more are pushed.
+    #[allow(clippy::vec_box)]
+    _types: Vec<Box<ffi_type>>,
+    _elements: Vec<Box<[*mut ffi_type]>>,
+}
+
+// SAFETY: plain owned memory; libffi only reads it.
+unsafe impl Send for OwnedCif {}
+// SAFETY: as above.
+unsafe impl Sync for OwnedCif {}
+
+impl OwnedCif {
+    /// Copies `cif` and the types it reaches.
+    ///
+    /// # Safety
+    /// `cif` must be prepared, with every type it reaches alive.
+    pub unsafe fn copy_of(cif: *const ffi_cif) -> OwnedCif {
+        let builtins: Vec<*mut ffi_type> = crate::types::builtin_types()
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect();
+        let mut types = Vec::new();
+        let mut elements = Vec::new();
+        // SAFETY: the caller vouches for a prepared CIF and live types.
+        unsafe {
+            let mut copy = Box::new(*cif);
+            copy.rtype = copy_type(
+                cif.as_ref().unwrap().rtype,
+                &builtins,
+                &mut types,
+                &mut elements,
+            );
+            let n = (*cif).nargs as usize;
+            let mut arg_types: Box<[*mut ffi_type]> = (0..n)
+                .map(|i| {
+                    copy_type(
+                        *(*cif).arg_types.add(i),
+                        &builtins,
+                        &mut types,
+                        &mut elements,
+                    )
+                })
+                .collect();
+            copy.arg_types = arg_types.as_mut_ptr();
+            OwnedCif {
+                cif: copy,
+                _arg_types: arg_types,
+                _types: types,
+                _elements: elements,
+            }
+        }
+    }
+
+    pub fn as_ptr(&self) -> *mut ffi_cif {
+        &*self.cif as *const ffi_cif as *mut ffi_cif
+    }
+}
+
+/// Copies `t` (and, for an aggregate, its elements) unless it is a builtin.
+/// Each copy is boxed so that its address holds while `types` grows.
+///
+/// # Safety
+/// `t` must be a live type with a NULL-terminated element array if it has one.
+#[allow(clippy::vec_box)]
+unsafe fn copy_type(
+    t: *mut ffi_type,
+    builtins: &[*mut ffi_type],
+    types: &mut Vec<Box<ffi_type>>,
+    elements: &mut Vec<Box<[*mut ffi_type]>>,
+) -> *mut ffi_type {
+    if builtins.contains(&t) {
+        return t;
+    }
+    // SAFETY: the caller vouches for `t` and its elements.
+    unsafe {
+        let mut copy = Box::new(*t);
+        if !copy.elements.is_null() {
+            let mut v = Vec::new();
+            let mut i = 0;
+            while !(*(*t).elements.add(i)).is_null() {
+                v.push(copy_type(*(*t).elements.add(i), builtins, types, elements));
+                i += 1;
+            }
+            v.push(std::ptr::null_mut());
+            let mut v = v.into_boxed_slice();
+            copy.elements = v.as_mut_ptr();
+            elements.push(v);
+        }
+        let p = &mut *copy as *mut ffi_type;
+        types.push(copy);
+        p
+    }
+}
+
 /// What a call through a prepared CIF needs from its Buffers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Needs {
@@ -145,6 +247,44 @@ mod tests {
         assert_eq!(n.rvalue, size_of::<ffi_arg>());
         assert_eq!(n.avalues, 2 * size_of::<usize>());
         assert!(!n.struct_args);
+    }
+
+    #[test]
+    fn an_owned_copy_outlives_the_original() {
+        let owned = {
+            // SAFETY: zeroed is a valid ffi_cif to overwrite.
+            let mut cif: ffi_cif = unsafe { std::mem::zeroed() };
+            let mut mem = vec![0u64; crate::types::struct_type_len(2) / 8];
+            let st = mem.as_mut_ptr().cast::<ffi_type>();
+            // SAFETY: `mem` is large enough and aligned; builtin fields.
+            unsafe {
+                crate::types::init_struct_type(
+                    std::ptr::NonNull::new(st.cast()).unwrap(),
+                    &[ty("int32"), ty("double")],
+                )
+                .unwrap()
+            };
+            let mut at = [st, ty("int8")];
+            let sig = Signature {
+                abi: crate::abi::DEFAULT,
+                nfixed: None,
+            };
+            // SAFETY: locals outlive the copy below.
+            unsafe { prepare(&mut cif, sig, st, &mut at) }.unwrap();
+            // SAFETY: prepared, types alive.
+            let owned = unsafe { OwnedCif::copy_of(&cif) };
+            mem.fill(0xff); // the original struct type is gone
+            owned
+        };
+        // SAFETY: the copy owns everything it points to.
+        unsafe {
+            let c = &*owned.as_ptr();
+            assert_eq!(c.nargs, 2);
+            assert_eq!((*c.rtype).size, 16);
+            assert_eq!(*c.arg_types.add(1), ty("int8"));
+            assert_eq!(*(*c.rtype).elements.add(1), ty("double"));
+            assert_eq!(needs(c).rvalue, 16);
+        }
     }
 
     #[test]

@@ -78,6 +78,10 @@ pub enum Error {
     InvalidHandle(String),
     /// The runtime refuses Buffers over foreign memory (Electron).
     NoExternalBuffers(String),
+    /// Another thread waited for this JavaScript thread to run a closure
+    /// while it was blocked in a synchronous call; it was given a zeroed
+    /// result so that neither waits forever.
+    WouldDeadlock(String),
 }
 
 impl Error {
@@ -93,7 +97,8 @@ impl Error {
             | Error::Dlopen(_)
             | Error::Dlsym(_)
             | Error::ClosedHandle(_)
-            | Error::NoExternalBuffers(_) => JsClass::Error,
+            | Error::NoExternalBuffers(_)
+            | Error::WouldDeadlock(_) => JsClass::Error,
         }
     }
 
@@ -112,6 +117,7 @@ impl Error {
             Error::ClosedHandle(_) => "ERR_FFI_CLOSED_HANDLE",
             Error::InvalidHandle(_) => "ERR_FFI_INVALID_HANDLE",
             Error::NoExternalBuffers(_) => "ERR_FFI_NO_EXTERNAL_BUFFERS",
+            Error::WouldDeadlock(_) => "ERR_FFI_DEADLOCK",
         }
     }
 
@@ -135,7 +141,8 @@ impl Error {
             | Error::Dlsym(m)
             | Error::ClosedHandle(m)
             | Error::InvalidHandle(m)
-            | Error::NoExternalBuffers(m) => m,
+            | Error::NoExternalBuffers(m)
+            | Error::WouldDeadlock(m) => m,
             Error::Ffi { message, .. } => message,
         }
     }

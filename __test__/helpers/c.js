@@ -102,6 +102,26 @@ function bind(fn, ret, args, { abi, nfixed } = {}) {
   return f
 }
 
+/** Writes a closure's return value: a narrow integer as a whole ffi_arg. */
+function encodeReturn(t, rValue, v) {
+  const narrowInt = typeof t === 'string' && sizeOf(t) < ARG && t !== 'float' && t !== 'longdouble'
+  if (!narrowInt || ARG !== 8) return encodeInto(t, v, rValue, 0)
+  const signed = !t.startsWith('u') && t !== 'bool'
+  rValue[`write${signed ? 'BigInt64' : 'BigUInt64'}${E}`](BigInt(typeof v === 'boolean' ? Number(v) : v))
+}
+
+/** A closure calling `fn` with decoded arguments; its return is encoded. */
+function callback(ret, args, fn) {
+  const cif = ffi.CIF(ffiType(ret), ...args.map(ffiType))
+  return ffi.Closure(cif, (rValue, aValues) => {
+    const values = args.map((t, i) =>
+      decodeFrom(t, ffi.readPointer(aValues, i * ffi.sizeof.pointer, Math.max(sizeOf(t), 1)), 0),
+    )
+    const r = fn(...values)
+    if (ret !== 'void') encodeReturn(ret, rValue, r)
+  })
+}
+
 let lib
 /** The fixture library, compiled on first use. */
 function fixtureLib() {
@@ -119,4 +139,4 @@ function fx(name, ret, args, opts) {
   return bind(sym(name), ret, args, opts)
 }
 
-module.exports = { ffi, struct, bind, sym, fx, fixtureLib, sizeOf, scalars }
+module.exports = { ffi, struct, bind, sym, fx, fixtureLib, sizeOf, scalars, callback }

@@ -1,24 +1,46 @@
-//! `call`, `errno`, `lastError`.
+//! `call`, `callAsync`, `errno`, `lastError`.
+
+use std::os::raw::c_void;
+use std::ptr;
 
 use libffi_sys::ffi_cif;
-use napi::Env;
+use napi::{sys, Env};
 use napi_derive::napi;
 
-use super::{Cx, Js};
+use super::{env, napi_ok, Cx, Js};
+use crate::call::{Checked, Outcome, Region};
+use crate::error::Error;
+
+/// Converts and checks the arguments of a call.
+fn checked(cx: &Cx, cif: Js, fun: Js, rvalue: Js, avalues: Js) -> napi::Result<Checked> {
+    let cif = cx.address(cif, &|| "ffi.call: cif".into())? as *mut ffi_cif;
+    let fun = cx.address(fun, &|| "ffi.call: fn".into())?;
+    let rvalue: Region = cx.view(rvalue, &|| "ffi.call: rValue".into())?;
+    let avalues: Region = cx.view(avalues, &|| "ffi.call: aValues".into())?;
+    // SAFETY: JavaScript passes only the address of a CIF this module
+    // prepared and keeps alive; the Buffers are live for this call.
+    cx.check(unsafe { crate::call::check(cif, fun, rvalue, avalues) })
+}
 
 /// `ffi_call` through the CIF at `cif` (an address JavaScript took from its
 /// table of prepared CIFs), with `rValue` and `aValues` as Buffers.
 #[napi]
 pub fn call(env: Env, cif: Js, fun: Js, rvalue: Js, avalues: Js) -> napi::Result<()> {
     let cx = Cx::new(&env);
-    let cif = cx.address(cif, &|| "ffi.call: cif".into())? as *mut ffi_cif;
-    let fun = cx.address(fun, &|| "ffi.call: fn".into())?;
-    let rvalue = cx.view(rvalue, &|| "ffi.call: rValue".into())?;
-    let avalues = cx.view(avalues, &|| "ffi.call: aValues".into())?;
-    // SAFETY: JavaScript passes only the address of a CIF this module
-    // prepared and keeps alive; the Buffers are live for this call; what
-    // `fun` is and where the argument pointers point is the caller's word.
-    cx.check(unsafe { crate::call::call(cif, fun, rvalue, avalues) })?;
+    let call = checked(&cx, cif, fun, rvalue, avalues)?;
+    let guard = env::enter_sync();
+    // SAFETY: checked above; what `fun` is and where the argument pointers
+    // point is the caller's word.
+    let outcome = unsafe { call.perform() };
+    crate::call::record(outcome);
+    if guard.leave() {
+        return Err(cx.throw(Error::WouldDeadlock(format!(
+            "ffi.call: while this thread was blocked in ffi.call, another thread waited {} ms \
+             for it to run a JavaScript closure and was given a zeroed result; call C functions \
+             that call back from other threads with ffi.callAsync",
+            super::closure::DEADLOCK_WAIT.as_millis()
+        ))));
+    }
     Ok(())
 }
 
@@ -33,4 +55,117 @@ pub fn errno() -> i32 {
 #[napi]
 pub fn last_error() -> i32 {
     crate::call::last_outcome().last_error
+}
+
+/// A call on the thread pool, with references that keep every Buffer (and
+/// the callback) alive until it has completed.
+struct AsyncCall {
+    call: Option<Checked>,
+    outcome: Outcome,
+    refs: Vec<sys::napi_ref>,
+    callback: sys::napi_ref,
+    work: sys::napi_async_work,
+}
+
+unsafe extern "C" fn execute(_env: sys::napi_env, data: *mut c_void) {
+    // SAFETY: the AsyncCall that call_async queued; only this pool thread
+    // touches it until `complete`. No N-API here.
+    let job = unsafe { &mut *data.cast::<AsyncCall>() };
+    if let Some(call) = job.call.take() {
+        // SAFETY: checked on the JavaScript thread; the Buffers are held.
+        job.outcome = unsafe { call.perform() };
+    }
+}
+
+unsafe extern "C" fn complete(env: sys::napi_env, status: sys::napi_status, data: *mut c_void) {
+    // SAFETY: the AsyncCall that call_async queued, reclaimed once here on
+    // the JavaScript thread.
+    let job = unsafe { Box::from_raw(data.cast::<AsyncCall>()) };
+    let cx = Cx { env };
+    // SAFETY: references and work of this env, released once.
+    unsafe {
+        for r in &job.refs {
+            sys::napi_delete_reference(env, *r);
+        }
+        sys::napi_delete_async_work(env, job.work);
+    }
+    let mut callback = ptr::null_mut();
+    // SAFETY: the callback reference, read then deleted.
+    unsafe {
+        sys::napi_get_reference_value(env, job.callback, &mut callback);
+        sys::napi_delete_reference(env, job.callback);
+    }
+    let args = if status == sys::Status::napi_ok {
+        cx.null().and_then(|n| Ok([n, cx.i32(job.outcome.errno)?]))
+    } else {
+        let e = napi::Error::from_reason("ffi.callAsync: the call was cancelled before it ran");
+        cx.string(&e.reason).and_then(|m| {
+            let mut err = ptr::null_mut();
+            // SAFETY: valid env and message.
+            unsafe { sys::napi_create_error(env, ptr::null_mut(), m, &mut err) };
+            Ok([err, cx.i32(0)?])
+        })
+    };
+    if let (Ok(args), false) = (args, callback.is_null()) {
+        let mut recv = ptr::null_mut();
+        let mut result = ptr::null_mut();
+        // SAFETY: a live function; an exception it throws stays pending and
+        // Node reports it as uncaught when this callback returns.
+        unsafe {
+            sys::napi_get_undefined(env, &mut recv);
+            sys::napi_call_function(env, recv, callback, 2, args.as_ptr(), &mut result);
+        }
+    }
+}
+
+/// Runs the call on the libuv thread pool and then calls
+/// `callback(err, errno)` on this thread. `keep` lists the values to hold
+/// until then (the CIF Buffer, the function pointer Buffer).
+#[napi]
+#[allow(clippy::too_many_arguments)]
+pub fn call_async(
+    env: Env,
+    cif: Js,
+    fun: Js,
+    rvalue: Js,
+    avalues: Js,
+    callback: Js,
+    keep_cif: Js,
+    keep_fn: Js,
+) -> napi::Result<()> {
+    let cx = Cx::new(&env);
+    let call = checked(&cx, cif, fun, rvalue, avalues)?;
+    let mut refs = Vec::with_capacity(4);
+    for v in [rvalue, avalues, keep_cif, keep_fn] {
+        let mut r = ptr::null_mut();
+        // SAFETY: live values of this env; strong until completion.
+        unsafe { napi_ok!(sys::napi_create_reference(cx.env, v.0, 1, &mut r)) };
+        refs.push(r);
+    }
+    let mut cb = ptr::null_mut();
+    // SAFETY: as above.
+    unsafe { napi_ok!(sys::napi_create_reference(cx.env, callback.0, 1, &mut cb)) };
+    let job = Box::into_raw(Box::new(AsyncCall {
+        call: Some(call),
+        outcome: Outcome::default(),
+        refs,
+        callback: cb,
+        work: ptr::null_mut(),
+    }));
+    let name = cx.string("ffi.callAsync")?;
+    // SAFETY: `job` lives until `complete` reclaims it; the work is queued
+    // once and deleted in `complete`.
+    unsafe {
+        napi_ok!(sys::napi_create_async_work(
+            cx.env,
+            ptr::null_mut(),
+            name,
+            Some(execute),
+            Some(complete),
+            job.cast(),
+            &mut (*job).work
+        ));
+        napi_ok!(sys::napi_queue_async_work(cx.env, (*job).work));
+    }
+    Ok(())
 }

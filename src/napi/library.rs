@@ -2,12 +2,11 @@
 //! loader's `void *`, with the [`Library`] wrapped onto it (`napi_wrap`).
 
 use std::os::raw::c_void;
-use std::ptr;
 
 use napi::{sys, Env};
 use napi_derive::napi;
 
-use super::{napi_ok, Cx, Js};
+use super::{Cx, Js, LIBRARY_TAG};
 use crate::error::Error;
 use crate::library::{self, Library};
 use crate::pointer::{self, POINTER_SIZE};
@@ -20,23 +19,20 @@ unsafe extern "C" fn finalize_library(_env: sys::napi_env, data: *mut c_void, _h
 
 /// The Library wrapped onto a handle Buffer.
 fn library<'a>(cx: &Cx, handle: Js, what: &str) -> napi::Result<&'a mut Library> {
-    if cx.type_of(handle)? != sys::ValueType::napi_object {
-        let got = cx.describe(handle)?;
-        return Err(cx.throw(Error::InvalidArgType(format!(
-            "{what}: expected a library handle from dlopen, got {got}"
-        ))));
-    }
-    let mut data: *mut c_void = ptr::null_mut();
-    // SAFETY: valid env and object; a non-wrapped object fails cleanly.
-    let status = unsafe { sys::napi_unwrap(cx.env, handle.0, &mut data) };
-    if status != sys::Status::napi_ok || data.is_null() {
-        return Err(cx.throw(Error::InvalidHandle(format!(
+    match cx.unwrap_tagged(handle, &LIBRARY_TAG)? {
+        // SAFETY: only dlopen tags with LIBRARY_TAG, and wraps a Box<Library>
+        // that lives until the handle is collected, so beyond this call.
+        Some(data) => Ok(unsafe { &mut *data.cast::<Library>() }),
+        None if cx.is_view(handle)? => Err(cx.throw(Error::InvalidHandle(format!(
             "{what}: this Buffer is not a library handle from dlopen"
-        ))));
+        )))),
+        None => {
+            let got = cx.describe(handle)?;
+            Err(cx.throw(Error::InvalidArgType(format!(
+                "{what}: expected a library handle from dlopen, got {got}"
+            ))))
+        }
     }
-    // SAFETY: only dlopen wraps, and only a Box<Library>, which lives until
-    // the handle is collected — at least as long as this call.
-    Ok(unsafe { &mut *data.cast::<Library>() })
 }
 
 /// Opens a library (`null`: the process itself); throws `dlopen(name): …`.
@@ -67,21 +63,10 @@ pub fn dlopen(env: Env, name: Js, flags: Js) -> napi::Result<Js> {
     // SAFETY: a fresh Buffer of POINTER_SIZE bytes.
     unsafe { pointer::write_address(mem, lib.raw_handle()) };
     let boxed = Box::into_raw(Box::new(lib));
-    // SAFETY: `buf` is a fresh object; the finalizer frees the Box once.
-    let status = unsafe {
-        sys::napi_wrap(
-            cx.env,
-            buf,
-            boxed.cast(),
-            Some(finalize_library),
-            ptr::null_mut(),
-            ptr::null_mut(),
-        )
-    };
-    if status != sys::Status::napi_ok {
+    if let Err(e) = cx.wrap(buf, &LIBRARY_TAG, boxed.cast(), Some(finalize_library)) {
         // SAFETY: not wrapped, so still ours.
         drop(unsafe { Box::from_raw(boxed) });
-        napi_ok!(status);
+        return Err(e);
     }
     Ok(Js(buf))
 }

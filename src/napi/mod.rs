@@ -14,6 +14,8 @@
 
 mod call;
 mod cif;
+mod closure;
+mod env;
 mod info;
 mod library;
 mod pointer;
@@ -186,6 +188,17 @@ impl Cx {
             return Ok("an ArrayBuffer".into());
         }
         Ok("an object".into())
+    }
+
+    /// Whether `v` is a Buffer, another TypedArray or a DataView.
+    pub fn is_view(&self, v: Js) -> napi::Result<bool> {
+        let (mut ta, mut dv) = (false, false);
+        // SAFETY: valid env and value.
+        unsafe {
+            napi_ok!(sys::napi_is_typedarray(self.env, v.0, &mut ta));
+            napi_ok!(sys::napi_is_dataview(self.env, v.0, &mut dv));
+        }
+        Ok(ta || dv)
     }
 
     /// The bytes of a Buffer, any TypedArray or a DataView. A detached one
@@ -389,6 +402,13 @@ impl Cx {
         Ok(v)
     }
 
+    pub fn null(&self) -> napi::Result<sys::napi_value> {
+        let mut v = ptr::null_mut();
+        // SAFETY: valid env.
+        unsafe { napi_ok!(sys::napi_get_null(self.env, &mut v)) };
+        Ok(v)
+    }
+
     pub fn i32(&self, n: i32) -> napi::Result<sys::napi_value> {
         let mut v = ptr::null_mut();
         // SAFETY: valid env.
@@ -477,6 +497,70 @@ impl Cx {
         }
         napi_ok!(status);
         Ok(v)
+    }
+}
+
+/// N-API type tags: which native object a wrapped Buffer carries.
+pub const LIBRARY_TAG: sys::napi_type_tag = sys::napi_type_tag {
+    lower: 0x6666_692d_6c69_6272,
+    upper: 0x6172_792d_6861_6e64,
+};
+pub const CLOSURE_TAG: sys::napi_type_tag = sys::napi_type_tag {
+    lower: 0x6666_692d_636c_6f73,
+    upper: 0x7572_652d_6275_6666,
+};
+
+impl Cx {
+    /// Wraps `native` onto `obj` under `tag`; `finalize` frees it once.
+    pub fn wrap(
+        &self,
+        obj: sys::napi_value,
+        tag: &sys::napi_type_tag,
+        native: *mut std::os::raw::c_void,
+        finalize: sys::napi_finalize,
+    ) -> napi::Result<()> {
+        // SAFETY: a fresh object of this env; the finalizer owns `native`.
+        unsafe {
+            napi_ok!(sys::napi_type_tag_object(self.env, obj, tag));
+            napi_ok!(sys::napi_wrap(
+                self.env,
+                obj,
+                native,
+                finalize,
+                ptr::null_mut(),
+                ptr::null_mut()
+            ));
+        }
+        Ok(())
+    }
+
+    /// The native object wrapped onto `v` under `tag`, or None for any
+    /// other value (not an object, not wrapped, wrapped under another tag).
+    pub fn unwrap_tagged(
+        &self,
+        v: Js,
+        tag: &sys::napi_type_tag,
+    ) -> napi::Result<Option<*mut std::os::raw::c_void>> {
+        if self.type_of(v)? != sys::ValueType::napi_object {
+            return Ok(None);
+        }
+        let mut matches = false;
+        // SAFETY: valid env and object.
+        unsafe {
+            napi_ok!(sys::napi_check_object_type_tag(
+                self.env,
+                v.0,
+                tag,
+                &mut matches
+            ))
+        };
+        if !matches {
+            return Ok(None);
+        }
+        let mut data = ptr::null_mut();
+        // SAFETY: tagged by this module, so wrapped by it.
+        let status = unsafe { sys::napi_unwrap(self.env, v.0, &mut data) };
+        Ok((status == sys::Status::napi_ok && !data.is_null()).then_some(data))
     }
 }
 

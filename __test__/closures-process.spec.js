@@ -1,0 +1,44 @@
+'use strict'
+
+// Closures at the edges of a process's and a Worker's life, each in a child
+// node so that a crash shows up as a status, not as a dead test runner.
+
+const test = require('ava')
+const path = require('node:path')
+const { Worker } = require('node:worker_threads')
+const { runChild } = require('./helpers/child')
+
+test('a throwing callback: C receives 0, uncaughtException fires once', (t) => {
+  const r = runChild('throwing-callback.js')
+  t.is(r.status, 0, r.stderr)
+  t.deepEqual(JSON.parse(r.stdout), { sum: 30, seen: ['thrown for 2'] })
+})
+
+test('closures inside a Worker, from its thread and from a C thread', async (t) => {
+  const result = await new Promise((resolve, reject) => {
+    const w = new Worker(path.join(__dirname, 'helpers', 'worker-closures.js'))
+    w.once('message', resolve)
+    w.once('error', reject)
+  })
+  t.deepEqual(result, { sync: 20, thread: 42 })
+})
+
+test('a Worker exits while a C thread still calls its closure: zeroes, and the process survives', (t) => {
+  const r = runChild('worker-exit-while-called.js')
+  t.is(r.signal, null, r.stderr)
+  t.is(r.status, 0, r.stderr)
+  const out = JSON.parse(r.stdout)
+  t.is(out.code, 0)
+  t.deepEqual(out.result, { sync: 20, thread: 42 })
+  t.true(out.stillCalling > 0, 'the C thread went on calling after the Worker ended')
+  t.true(out.zeros > 0, 'and got zeroed results')
+})
+
+for (const how of ['natural', 'exit']) {
+  test(`the process ends (${how}) while a C thread keeps calling a closure: a clean exit`, (t) => {
+    const r = runChild('exit-while-called.js', [how])
+    t.is(r.signal, null, r.stderr)
+    t.is(r.status, how === 'exit' ? 7 : 0, r.stderr)
+    t.is(r.stdout.trim(), 'answered true')
+  })
+}

@@ -1,0 +1,198 @@
+//! What one Node environment (the main thread, or a Worker) shares with the
+//! threads that call its closures: the thread-safe function that carries
+//! their calls to the JavaScript thread, whether the environment is still
+//! alive, and whether its JavaScript thread is blocked in a synchronous call.
+
+use std::cell::RefCell;
+use std::os::raw::c_void;
+use std::ptr;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Once};
+
+use napi::sys;
+
+use super::{napi_ok, Cx};
+
+/// Set once the process runs its exit handlers: from then on no thread
+/// touches N-API.
+static EXITING: AtomicBool = AtomicBool::new(false);
+static AT_EXIT: Once = Once::new();
+
+extern "C" fn on_exit() {
+    EXITING.store(true, Ordering::SeqCst);
+}
+
+pub fn exiting() -> bool {
+    EXITING.load(Ordering::SeqCst)
+}
+
+struct State {
+    alive: bool,
+    tsfn: sys::napi_threadsafe_function,
+}
+
+pub struct EnvShared {
+    state: Mutex<State>,
+    /// How deep this environment's JavaScript thread is in synchronous calls.
+    sync_depth: AtomicUsize,
+    /// Counts the outermost synchronous calls, so that a waiting thread can
+    /// tell one long call from several short ones.
+    sync_epoch: AtomicU64,
+    /// A thread gave up waiting while this thread was in a synchronous call.
+    abandoned: AtomicBool,
+}
+
+// SAFETY: the thread-safe function is meant to be used from any thread and
+// is only used under the mutex, which also orders it with teardown.
+unsafe impl Send for EnvShared {}
+// SAFETY: as above.
+unsafe impl Sync for EnvShared {}
+
+thread_local! {
+    static CURRENT: RefCell<Option<Arc<EnvShared>>> = const { RefCell::new(None) };
+}
+
+/// The callback of the thread-safe function: runs a queued closure call.
+pub type CallJs = unsafe extern "C" fn(sys::napi_env, sys::napi_value, *mut c_void, *mut c_void);
+
+unsafe extern "C" fn cleanup(arg: *mut c_void) {
+    // SAFETY: the Arc leaked for this hook in get_or_init, reclaimed once.
+    let shared = unsafe { Arc::from_raw(arg as *const EnvShared) };
+    {
+        let mut st = shared.lock();
+        st.alive = false;
+        // Node tears the thread-safe function down after this hook (hooks
+        // run in reverse order of registration, and ours came after it),
+        // handing every queued call to the callback with a NULL env.
+        st.tsfn = ptr::null_mut();
+    }
+    let _ = CURRENT.try_with(|c| c.borrow_mut().take());
+}
+
+impl EnvShared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn alive(&self) -> bool {
+        !exiting() && self.lock().alive
+    }
+
+    /// Queues `data` for the JavaScript thread; false when the environment
+    /// has ended (the caller still owns `data` then).
+    pub fn enqueue(&self, data: *mut c_void) -> bool {
+        if exiting() {
+            return false;
+        }
+        let st = self.lock();
+        if !st.alive || st.tsfn.is_null() {
+            return false;
+        }
+        // SAFETY: the tsfn is live while `alive` holds, and teardown takes
+        // the same lock before it may go; nonblocking never waits (the queue
+        // is unbounded).
+        let status = unsafe {
+            sys::napi_call_threadsafe_function(
+                st.tsfn,
+                data,
+                sys::ThreadsafeFunctionCallMode::nonblocking,
+            )
+        };
+        status == sys::Status::napi_ok
+    }
+
+    /// The epoch of the synchronous call this environment's JavaScript
+    /// thread is blocked in, if it is.
+    pub fn blocked_epoch(&self) -> Option<u64> {
+        (self.sync_depth.load(Ordering::SeqCst) > 0).then(|| self.sync_epoch.load(Ordering::SeqCst))
+    }
+
+    pub fn mark_abandoned(&self) {
+        self.abandoned.store(true, Ordering::SeqCst);
+    }
+}
+
+/// This thread's environment state, made on first use with its
+/// thread-safe function (unref'd: closures do not keep the loop alive).
+pub fn get_or_init(cx: &Cx, call_js: CallJs) -> napi::Result<Arc<EnvShared>> {
+    if let Some(s) = CURRENT.with(|c| c.borrow().clone()) {
+        return Ok(s);
+    }
+    let name = cx.string("ffi.Closure")?;
+    let mut tsfn = ptr::null_mut();
+    // SAFETY: valid env; no JavaScript function (call_js runs the closure);
+    // one thread reference, held until the environment ends.
+    unsafe {
+        napi_ok!(sys::napi_create_threadsafe_function(
+            cx.env,
+            ptr::null_mut(),
+            ptr::null_mut(),
+            name,
+            0,
+            1,
+            ptr::null_mut(),
+            None,
+            ptr::null_mut(),
+            Some(call_js),
+            &mut tsfn
+        ));
+        napi_ok!(sys::napi_unref_threadsafe_function(cx.env, tsfn));
+    }
+    let shared = Arc::new(EnvShared {
+        state: Mutex::new(State { alive: true, tsfn }),
+        sync_depth: AtomicUsize::new(0),
+        sync_epoch: AtomicU64::new(0),
+        abandoned: AtomicBool::new(false),
+    });
+    let hook_arg = Arc::into_raw(shared.clone()) as *mut c_void;
+    // SAFETY: registered after the tsfn, so it runs before Node's own
+    // teardown of it; the hook reclaims the Arc.
+    unsafe {
+        napi_ok!(sys::napi_add_env_cleanup_hook(
+            cx.env,
+            Some(cleanup),
+            hook_arg
+        ))
+    };
+    AT_EXIT.call_once(|| {
+        // SAFETY: registers a plain function that only stores a flag.
+        unsafe { libc::atexit(on_exit) };
+    });
+    CURRENT.with(|c| *c.borrow_mut() = Some(shared.clone()));
+    Ok(shared)
+}
+
+/// Marks this thread as blocked in a synchronous call while it lives.
+pub struct SyncGuard(Option<Arc<EnvShared>>);
+
+pub fn enter_sync() -> SyncGuard {
+    let shared = CURRENT.with(|c| c.borrow().clone());
+    if let Some(s) = &shared {
+        if s.sync_depth.fetch_add(1, Ordering::SeqCst) == 0 {
+            s.sync_epoch.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    SyncGuard(shared)
+}
+
+impl SyncGuard {
+    /// Leaves the call; true when it was the outermost one and another
+    /// thread gave up waiting for this thread meanwhile.
+    pub fn leave(mut self) -> bool {
+        match self.0.take() {
+            Some(s) => {
+                s.sync_depth.fetch_sub(1, Ordering::SeqCst) == 1
+                    && s.abandoned.swap(false, Ordering::SeqCst)
+            }
+            None => false,
+        }
+    }
+}
+
+impl Drop for SyncGuard {
+    fn drop(&mut self) {
+        if let Some(s) = self.0.take() {
+            s.sync_depth.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
