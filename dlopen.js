@@ -5,7 +5,7 @@
 // A handle that is garbage-collected without dlclose leaves its library
 // loaded: function pointers and closures taken from it may still be in use.
 
-const native = require('./binding.js')
+const native = require('./native.js')
 
 const { rtld, defaultFlags, extension } = native.info()
 

@@ -9,7 +9,7 @@
 // as the C structures pointing into them. Every check on values, and every
 // error's class and code, is in Rust (src/error.rs).
 
-const native = require('./binding.js')
+const native = require('./native.js')
 
 const info = native.info()
 
