@@ -52,6 +52,15 @@ export declare function dlsym(handle: Js, name: Js): Js
 /** The `errno` the last synchronous call on this thread left. */
 export declare function errno(): number
 
+/** Sets up this thread's fast path: returns `[control, callFast]`. */
+export declare function fastInit(): Js
+
+/**
+ * Checks a call in full and, if it passes, records it in `slot` for the
+ * fast path (JavaScript then calls `callFast`).
+ */
+export declare function fillSlot(slot: Js, cif: Js, fun: Js, rvalue: Js, avalues: Js): void
+
 /** Everything constant about this platform and this libffi, in one object. */
 export declare function info(): Js
 
@@ -73,8 +82,8 @@ export declare function offsetsOf(t: Js): Js
 
 /**
  * Prepares a CIF: `types` is `[rtype, ...atypes]` as addresses. Returns
- * `[cif, argTypeArray]`: two Node-owned Buffers, the first holding the
- * `ffi_cif`, the second the argument-type array it points to.
+ * `[cif, argTypeArray, slot]`: Node-owned Buffers holding the `ffi_cif`,
+ * the argument-type array it points to, and the fast path's slot.
  */
 export declare function prepCif(abi: Js, nfixed: Js, types: Js): Js
 

@@ -15,14 +15,40 @@ const info = native.info()
 
 /** pointer Buffer -> its address (a number; a bigint only past 2^53) */
 const addresses = new WeakMap()
-/** CIF Buffer -> { address, keep } for the CIFs prepared here */
-const cifs = new WeakMap()
 /** builtin type Buffer -> address of libffi's ffi_type */
 const builtinTypes = new WeakMap()
 /** Buffer -> what must live as long as it does (struct fields, views' owners) */
 const keptAlive = new WeakMap()
-/** Buffer -> Map(offset -> Buffer whose address writePointer stored there) */
+/**
+ * Buffer -> { version, map: Map(offset -> [Buffer, its byteLength then]) }:
+ * what writePointer stored where, kept alive with the Buffer; the version
+ * changes with every store, so that a call can trust what it checked before.
+ */
 const pointees = new WeakMap()
+
+// Private state on the CIF Buffers this module prepared: a class private
+// field, stamped onto the Buffer through a base class that returns it. User
+// code can neither read nor forge it, and a copy of the Buffer has none.
+class Stamp {
+  constructor(target) {
+    return target
+  }
+}
+class CifState extends Stamp {
+  #state
+  constructor(target, state) {
+    super(target)
+    this.#state = state
+  }
+  static of(o) {
+    return typeof o === 'object' && o !== null && #state in o ? o.#state : undefined
+  }
+}
+
+// The fast path: a control cell shared with the native side, and a native
+// function of no arguments that makes the call the cell points to.
+const [control, callFast] = native.fastInit()
+const controlCell = new Float64Array(control.buffer, control.byteOffset, 1)
 
 function fail(code, message) {
   throw native.makeError(code, message)
@@ -101,8 +127,22 @@ function typeAddress(t, what) {
 function prepare(name, abiValue, nfixed, rType, aTypes) {
   const addrs = [typeAddress(rType, `${name}: the return type`)]
   for (let i = 0; i < aTypes.length; i++) addrs.push(typeAddress(aTypes[i], `${name}: argument type ${i}`))
-  const [cif, argTypes] = native.prepCif(abiValue, nfixed, addrs)
-  cifs.set(cif, { address: native.bufferAddress(cif), keep: [argTypes, rType, aTypes] })
+  const [cif, argTypes, slot] = native.prepCif(abiValue, nfixed, addrs)
+  new CifState(cif, {
+    address: native.bufferAddress(cif),
+    keep: [argTypes, rType, aTypes],
+    slot,
+    slotAddress: native.bufferAddress(slot),
+    // The last call checked in full: the same Buffers skip the checks.
+    fn: undefined,
+    r: undefined,
+    a: undefined,
+    rl: -1,
+    al: -1,
+    table: undefined,
+    version: -1,
+    live: [],
+  })
   return cif
 }
 
@@ -133,9 +173,9 @@ function offsetsof(structType) {
   return native.offsetsOf(typeAddress(structType, 'ffi.offsetsof'))
 }
 
-/** The table entry of a CIF this module prepared, or a typed error. */
+/** The state of a CIF this module prepared, or a typed error. */
 function cifEntry(cif, what) {
-  const entry = cifs.get(cif)
+  const entry = CifState.of(cif)
   if (entry !== undefined && cif.byteLength !== 0) return entry
   if (!ArrayBuffer.isView(cif)) native.bufferAddress(cif, `${what}: cif`) // throws the TypeError
   fail(
@@ -146,8 +186,69 @@ function cifEntry(cif, what) {
   )
 }
 
+/** The writePointer table of a Buffer, made empty if it has none. */
+function pointeeTable(buf) {
+  let table = pointees.get(buf)
+  if (table === undefined) pointees.set(buf, (table = { version: 0, map: new Map() }))
+  return table
+}
+
+/** Throws if an argument whose address writePointer stored has been detached. */
+function checkAttached(table, what) {
+  for (const [offset, [buf, length]] of table.map) {
+    if (length > 0 && buf.byteLength === 0) {
+      fail('ERR_FFI_DETACHED', `${what}: the Buffer whose address is stored at offset ${offset} of aValues was detached (its ArrayBuffer transferred); its memory is gone`)
+    }
+  }
+}
+
+/** The pointees of a cached call are still attached (`length` is 0 once detached). */
+function attached(live) {
+  for (let i = 0; i < live.length; i++) if (live[i].length === 0) return false
+  return true
+}
+
 function call(cif, fn, rValue, aValues) {
-  native.call(cifEntry(cif, 'ffi.call').address, addressOf(fn, 'ffi.call: fn'), rValue, aValues)
+  const s = CifState.of(cif)
+  if (
+    s !== undefined &&
+    s.fn === fn &&
+    s.r === rValue &&
+    s.a === aValues &&
+    rValue.length === s.rl &&
+    aValues.length === s.al &&
+    s.table.version === s.version &&
+    attached(s.live)
+  ) {
+    controlCell[0] = s.slotAddress
+    callFast()
+    return
+  }
+  slowCall(cif, fn, rValue, aValues)
+}
+
+/** Checks everything, remembers the call for the fast path, and makes it. */
+function slowCall(cif, fn, rValue, aValues) {
+  const s = cifEntry(cif, 'ffi.call')
+  const table = ArrayBuffer.isView(aValues) ? pointeeTable(aValues) : undefined
+  if (table !== undefined) checkAttached(table, 'ffi.call')
+  native.fillSlot(s.slot, s.address, addressOf(fn, 'ffi.call: fn'), rValue, aValues)
+  s.fn = fn
+  s.r = rValue
+  s.a = aValues
+  // `length` is what a repeated call compares (0 once detached); a DataView
+  // has none, so calls with one always take this path.
+  s.rl = rValue instanceof DataView ? -2 : rValue.length
+  s.al = aValues instanceof DataView ? -2 : aValues.length
+  s.table = table
+  s.version = table.version
+  s.live = []
+  for (const [buf, length] of table.map.values()) {
+    // A DataView has no length to compare: such calls stay on this path.
+    if (length > 0) s.live.push(buf instanceof DataView ? NULL : buf)
+  }
+  controlCell[0] = s.slotAddress
+  callFast()
 }
 
 /**
@@ -169,6 +270,8 @@ function callAsync(cif, fn, rValue, aValues, callback) {
 
 function startAsync(cif, fn, rValue, aValues, callback) {
   const entry = cifEntry(cif, 'ffi.callAsync')
+  const table = pointees.get(aValues)
+  if (table !== undefined) checkAttached(table, 'ffi.callAsync')
   // The native side holds every Buffer (and through `cif`, its types; through
   // `aValues`, the arguments writePointer stored) until the call completes.
   native.callAsync(entry.address, addressOf(fn, 'ffi.callAsync: fn'), rValue, aValues, callback, cif, fn)
@@ -233,11 +336,11 @@ function writePointer(buf, offset, ptr) {
   const a = ptr === null ? 0 : addressOf(ptr, 'ffi.writePointer: ptr')
   native.writePointer(buf, offset, a)
   // The memory `ptr` owns must outlive the pointer to it stored in `buf`.
+  const table = pointeeTable(buf)
   const key = offset === undefined ? 0 : offset
-  let refs = pointees.get(buf)
-  if (refs === undefined) pointees.set(buf, (refs = new Map()))
-  if (ptr === null) refs.delete(key)
-  else refs.set(key, ptr)
+  if (ptr === null) table.map.delete(key)
+  else table.map.set(key, [ptr, ptr.byteLength])
+  table.version++
 }
 
 function reinterpret(ptr, length, offset = 0) {

@@ -153,6 +153,64 @@ impl Checked {
     }
 }
 
+/// A checked call, as the fast path keeps it between calls: the same
+/// pointers as [`Checked`], in memory the N-API layer hands to JavaScript
+/// (opaque to it) so that a repeated call needs no conversion at all.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct Slot {
+    pub cif: *mut ffi_cif,
+    pub fun: usize,
+    pub rvalue: *mut c_void,
+    pub args: *mut *mut c_void,
+    pub nargs: usize,
+    pub private: usize,
+}
+
+impl Checked {
+    pub fn slot(&self) -> Slot {
+        Slot {
+            cif: self.cif,
+            fun: self.fun,
+            rvalue: self.rvalue,
+            args: self.args,
+            nargs: self.nargs,
+            private: self.private as usize,
+        }
+    }
+}
+
+impl Slot {
+    /// Repeats a checked call: only the argument pointers can have changed
+    /// since (JavaScript verified the Buffers are the same and attached), so
+    /// only they are checked again.
+    ///
+    /// # Safety
+    /// The slot must come from [`Checked::slot`] with every Buffer still
+    /// alive and unmoved, and [`Checked::perform`]'s conditions hold.
+    pub unsafe fn repeat(&self) -> Result<Outcome> {
+        for i in 0..self.nargs {
+            // SAFETY: the argument array holds nargs pointers (checked when
+            // the slot was made; the Buffer is the same and attached).
+            if unsafe { self.args.add(i).read_unaligned() }.is_null() {
+                return Err(Error::NullPointer(format!(
+                    "ffi.call: aValues holds NULL for argument {i}"
+                )));
+            }
+        }
+        let call = Checked {
+            cif: self.cif,
+            fun: self.fun,
+            rvalue: self.rvalue,
+            args: self.args,
+            nargs: self.nargs,
+            private: self.private != 0,
+        };
+        // SAFETY: the caller's word, as for perform.
+        Ok(unsafe { call.perform() })
+    }
+}
+
 /// Records `outcome` as this thread's last synchronous call.
 pub fn record(outcome: Outcome) {
     LAST.with(|l| l.set(outcome));

@@ -62,6 +62,8 @@ pub enum Error {
     InvalidCif(String),
     /// A NULL pointer where C would dereference it.
     NullPointer(String),
+    /// A Buffer whose memory C would use was detached (transferred).
+    Detached(String),
     /// A number out of its range: offsets, lengths, addresses.
     OutOfRange(String),
     /// A Buffer too small for what C will read or write through it.
@@ -91,6 +93,7 @@ impl Error {
             | Error::InvalidArgValue(_)
             | Error::InvalidCif(_)
             | Error::NullPointer(_)
+            | Error::Detached(_)
             | Error::InvalidHandle(_) => JsClass::TypeError,
             Error::OutOfRange(_) | Error::BufferTooSmall(_) => JsClass::RangeError,
             Error::Ffi { .. }
@@ -109,6 +112,7 @@ impl Error {
             Error::InvalidArgValue(_) => "ERR_INVALID_ARG_VALUE",
             Error::InvalidCif(_) => "ERR_FFI_INVALID_CIF",
             Error::NullPointer(_) => "ERR_FFI_NULL_POINTER",
+            Error::Detached(_) => "ERR_FFI_DETACHED",
             Error::OutOfRange(_) => "ERR_OUT_OF_RANGE",
             Error::BufferTooSmall(_) => "ERR_FFI_BUFFER_TOO_SMALL",
             Error::Ffi { status, .. } => status.name(),
@@ -135,6 +139,7 @@ impl Error {
             | Error::InvalidArgValue(m)
             | Error::InvalidCif(m)
             | Error::NullPointer(m)
+            | Error::Detached(m)
             | Error::OutOfRange(m)
             | Error::BufferTooSmall(m)
             | Error::Dlopen(m)
@@ -155,6 +160,7 @@ impl Error {
             "ERR_INVALID_ARG_VALUE" => Error::InvalidArgValue(message),
             "ERR_FFI_INVALID_CIF" => Error::InvalidCif(message),
             "ERR_FFI_NULL_POINTER" => Error::NullPointer(message),
+            "ERR_FFI_DETACHED" => Error::Detached(message),
             "ERR_OUT_OF_RANGE" => Error::OutOfRange(message),
             "ERR_FFI_BUFFER_TOO_SMALL" => Error::BufferTooSmall(message),
             "ERR_FFI_CLOSED_HANDLE" => Error::ClosedHandle(message),

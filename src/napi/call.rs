@@ -12,7 +12,7 @@ use crate::call::{Checked, Outcome, Region};
 use crate::error::Error;
 
 /// Converts and checks the arguments of a call.
-fn checked(cx: &Cx, cif: Js, fun: Js, rvalue: Js, avalues: Js) -> napi::Result<Checked> {
+pub(super) fn checked(cx: &Cx, cif: Js, fun: Js, rvalue: Js, avalues: Js) -> napi::Result<Checked> {
     let cif = cx.address(cif, &|| "ffi.call: cif".into())? as *mut ffi_cif;
     let fun = cx.address(fun, &|| "ffi.call: fn".into())?;
     let rvalue: Region = cx.view(rvalue, &|| "ffi.call: rValue".into())?;
@@ -34,14 +34,18 @@ pub fn call(env: Env, cif: Js, fun: Js, rvalue: Js, avalues: Js) -> napi::Result
     let outcome = unsafe { call.perform() };
     crate::call::record(outcome);
     if guard.leave() {
-        return Err(cx.throw(Error::WouldDeadlock(format!(
-            "ffi.call: while this thread was blocked in ffi.call, another thread waited {} ms \
-             for it to run a JavaScript closure and was given a zeroed result; call C functions \
-             that call back from other threads with ffi.callAsync",
-            super::closure::DEADLOCK_WAIT.as_millis()
-        ))));
+        return Err(cx.throw(deadlock_error()));
     }
     Ok(())
+}
+
+pub(super) fn deadlock_error() -> Error {
+    Error::WouldDeadlock(format!(
+        "ffi.call: while this thread was blocked in ffi.call, another thread waited {} ms \
+         for it to run a JavaScript closure and was given a zeroed result; call C functions \
+         that call back from other threads with ffi.callAsync",
+        super::closure::DEADLOCK_WAIT.as_millis()
+    ))
 }
 
 /// The `errno` the last synchronous call on this thread left.

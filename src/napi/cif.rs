@@ -34,8 +34,8 @@ fn checked_types(cx: &Cx, ctx: &str, types_: Js) -> napi::Result<Vec<*mut ffi_ty
 }
 
 /// Prepares a CIF: `types` is `[rtype, ...atypes]` as addresses. Returns
-/// `[cif, argTypeArray]`: two Node-owned Buffers, the first holding the
-/// `ffi_cif`, the second the argument-type array it points to.
+/// `[cif, argTypeArray, slot]`: Node-owned Buffers holding the `ffi_cif`,
+/// the argument-type array it points to, and the fast path's slot.
 #[napi]
 pub fn prep_cif(env: Env, abi: Js, nfixed: Js, types_: Js) -> napi::Result<Js> {
     let cx = Cx::new(&env);
@@ -63,7 +63,8 @@ pub fn prep_cif(env: Env, abi: Js, nfixed: Js, types_: Js) -> napi::Result<Js> {
     // SAFETY: `cif_mem` is a fresh, malloc-aligned Buffer of sizeof(ffi_cif);
     // the types passed check_type and JavaScript keeps them alive.
     cx.check(unsafe { cif::prepare(cif_mem.cast(), Signature { abi, nfixed }, rtype, at) })?;
-    cx.array(&[cif_buf, at_buf]).map(Js)
+    let (slot, _) = cx.node_buffer(super::fast::SLOT_SIZE)?;
+    cx.array(&[cif_buf, at_buf, slot]).map(Js)
 }
 
 /// A struct type over `fields` (addresses): one Node-owned Buffer holding

@@ -33,6 +33,8 @@ struct State {
 
 pub struct EnvShared {
     state: Mutex<State>,
+    /// `state.alive`, readable without the lock (written under it).
+    alive: AtomicBool,
     /// How deep this environment's JavaScript thread is in synchronous calls.
     sync_depth: AtomicUsize,
     /// Counts the outermost synchronous calls, so that a waiting thread can
@@ -50,6 +52,9 @@ unsafe impl Sync for EnvShared {}
 
 thread_local! {
     static CURRENT: RefCell<Option<Arc<EnvShared>>> = const { RefCell::new(None) };
+    /// The same, as a plain pointer for the call path (no reference count
+    /// traffic per call); CURRENT keeps it alive while it is set.
+    static CURRENT_PTR: std::cell::Cell<*const EnvShared> = const { std::cell::Cell::new(ptr::null()) };
 }
 
 /// The callback of the thread-safe function: runs a queued closure call.
@@ -61,11 +66,13 @@ unsafe extern "C" fn cleanup(arg: *mut c_void) {
     {
         let mut st = shared.lock();
         st.alive = false;
+        shared.alive.store(false, Ordering::SeqCst);
         // Node tears the thread-safe function down after this hook (hooks
         // run in reverse order of registration, and ours came after it),
         // handing every queued call to the callback with a NULL env.
         st.tsfn = ptr::null_mut();
     }
+    let _ = CURRENT_PTR.try_with(|c| c.set(ptr::null()));
     let _ = CURRENT.try_with(|c| c.borrow_mut().take());
 }
 
@@ -75,7 +82,7 @@ impl EnvShared {
     }
 
     pub fn alive(&self) -> bool {
-        !exiting() && self.lock().alive
+        !exiting() && self.alive.load(Ordering::SeqCst)
     }
 
     /// Queues `data` for the JavaScript thread; false when the environment
@@ -140,6 +147,7 @@ pub fn get_or_init(cx: &Cx, call_js: CallJs) -> napi::Result<Arc<EnvShared>> {
     }
     let shared = Arc::new(EnvShared {
         state: Mutex::new(State { alive: true, tsfn }),
+        alive: AtomicBool::new(true),
         sync_depth: AtomicUsize::new(0),
         sync_epoch: AtomicU64::new(0),
         abandoned: AtomicBool::new(false),
@@ -158,16 +166,19 @@ pub fn get_or_init(cx: &Cx, call_js: CallJs) -> napi::Result<Arc<EnvShared>> {
         // SAFETY: registers a plain function that only stores a flag.
         unsafe { libc::atexit(on_exit) };
     });
+    CURRENT_PTR.with(|c| c.set(Arc::as_ptr(&shared)));
     CURRENT.with(|c| *c.borrow_mut() = Some(shared.clone()));
     Ok(shared)
 }
 
 /// Marks this thread as blocked in a synchronous call while it lives.
-pub struct SyncGuard(Option<Arc<EnvShared>>);
+pub struct SyncGuard(*const EnvShared);
 
 pub fn enter_sync() -> SyncGuard {
-    let shared = CURRENT.with(|c| c.borrow().clone());
-    if let Some(s) = &shared {
+    let shared = CURRENT_PTR.with(std::cell::Cell::get);
+    // SAFETY: CURRENT holds the Arc while the pointer is set, and only the
+    // cleanup hook (which cannot run during a call on this thread) clears it.
+    if let Some(s) = unsafe { shared.as_ref() } {
         if s.sync_depth.fetch_add(1, Ordering::SeqCst) == 0 {
             s.sync_epoch.fetch_add(1, Ordering::SeqCst);
         }
@@ -179,11 +190,10 @@ impl SyncGuard {
     /// Leaves the call; true when it was the outermost one and another
     /// thread gave up waiting for this thread meanwhile.
     pub fn leave(mut self) -> bool {
-        match self.0.take() {
-            Some(s) => {
-                s.sync_depth.fetch_sub(1, Ordering::SeqCst) == 1
-                    && s.abandoned.swap(false, Ordering::SeqCst)
-            }
+        let shared = std::mem::replace(&mut self.0, ptr::null());
+        // SAFETY: as in enter_sync.
+        match unsafe { shared.as_ref() } {
+            Some(s) => s.sync_depth.fetch_sub(1, Ordering::SeqCst) == 1 && s.abandoned.swap(false, Ordering::SeqCst),
             None => false,
         }
     }
@@ -191,7 +201,8 @@ impl SyncGuard {
 
 impl Drop for SyncGuard {
     fn drop(&mut self) {
-        if let Some(s) = self.0.take() {
+        // SAFETY: as in enter_sync.
+        if let Some(s) = unsafe { self.0.as_ref() } {
             s.sync_depth.fetch_sub(1, Ordering::SeqCst);
         }
     }

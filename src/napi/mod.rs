@@ -16,6 +16,7 @@ mod call;
 mod cif;
 mod closure;
 mod env;
+mod fast;
 mod info;
 mod library;
 mod pointer;

@@ -1,0 +1,45 @@
+'use strict'
+
+// int64_t call_n(int (*cb)(int), int n) from the fixture: n round trips
+// from C into a JavaScript callback; one operation is one callback.
+module.exports = {
+  name: 'callback round trip',
+  perCall: true,
+  contenders({ ffi, dl, koffi, nodeFfi, fixture }) {
+    const c = {}
+    {
+      const callN = ffi.readPointer(dl.dlsym(dl.dlopen(fixture), 'call_n'), 0)
+      // The callback reads its int from `args` (the values, packed) and
+      // writes its int result as a whole ffi_arg.
+      const cb = ffi.Closure(ffi.CIF(ffi.types.int, ffi.types.int), (rValue, aValues, args) => {
+        rValue.writeInt32LE(args.readInt32LE(0) + 1, 0)
+      })
+      const cif = ffi.CIF(ffi.types.int64, ffi.types.pointer, ffi.types.int)
+      const fnArg = Buffer.alloc(ffi.sizeof.pointer)
+      ffi.writePointer(fnArg, 0, cb)
+      const nArg = Buffer.alloc(4)
+      const aValues = Buffer.alloc(2 * ffi.sizeof.pointer)
+      ffi.writePointer(aValues, 0, fnArg)
+      ffi.writePointer(aValues, ffi.sizeof.pointer, nArg)
+      const rValue = Buffer.alloc(8)
+      c.ffi = (n) => {
+        nArg.writeInt32LE(n, 0)
+        ffi.call(cif, callN, rValue, aValues)
+        return Number(rValue.readBigInt64LE(0))
+      }
+    }
+    if (koffi) {
+      const lib = koffi.load(fixture)
+      const Cb = koffi.proto('int ffi_bench_cb(int)')
+      const callN = lib.func('int64_t call_n(ffi_bench_cb *cb, int n)')
+      const cb = koffi.register((x) => x + 1, koffi.pointer(Cb))
+      c.koffi = (n) => Number(callN(cb, n))
+    }
+    if (nodeFfi) {
+      const { lib, functions } = nodeFfi.dlopen(fixture, { call_n: { return: 'int64', arguments: ['pointer', 'int32'] } })
+      const cb = lib.registerCallback({ return: 'int32', arguments: ['int32'] }, (x) => x + 1)
+      c['node:ffi'] = (n) => Number(functions.call_n(cb, n))
+    }
+    return c
+  },
+}

@@ -1,0 +1,71 @@
+'use strict'
+
+// double mixed6(int32_t, double, void *, int64_t, float, uint8_t) from the
+// fixture: six arguments of mixed kinds.
+module.exports = {
+  name: '6 mixed arguments',
+  contenders({ ffi, dl, koffi, ffiRs, nodeFfi, fixture }) {
+    const c = {}
+    const target = Buffer.alloc(16)
+    {
+      const fn = ffi.readPointer(dl.dlsym(dl.dlopen(fixture), 'mixed6'), 0)
+      const t = ffi.types
+      const cif = ffi.CIF(t.double, t.int32, t.double, t.pointer, t.int64, t.float, t.uint8)
+      const args = [Buffer.alloc(4), Buffer.alloc(8), Buffer.alloc(8), Buffer.alloc(8), Buffer.alloc(4), Buffer.alloc(1)]
+      const aValues = Buffer.alloc(6 * ffi.sizeof.pointer)
+      args.forEach((b, i) => ffi.writePointer(aValues, i * ffi.sizeof.pointer, b))
+      ffi.writePointer(args[2], 0, target)
+      args[3].writeBigInt64LE(7n)
+      args[4].writeFloatLE(0.5)
+      args[5].writeUInt8(3)
+      const rValue = Buffer.alloc(8)
+      c.ffi = (n) => {
+        let sum = 0
+        for (let i = 0; i < n; i++) {
+          args[0].writeInt32LE(i, 0)
+          args[1].writeDoubleLE(0.25, 0)
+          ffi.call(cif, fn, rValue, aValues)
+          sum += rValue.readDoubleLE(0)
+        }
+        return sum
+      }
+    }
+    if (koffi) {
+      const fn = koffi.load(fixture).func('double mixed6(int32_t, double, void *, int64_t, float, uint8_t)')
+      c.koffi = (n) => {
+        let sum = 0
+        for (let i = 0; i < n; i++) sum += fn(i, 0.25, target, 7, 0.5, 3)
+        return sum
+      }
+    }
+    if (ffiRs) {
+      const { DataType, open, define, createPointer, unwrapPointer } = ffiRs
+      open({ library: 'fixture', path: fixture })
+      const { mixed6 } = define({
+        mixed6: {
+          library: 'fixture',
+          retType: DataType.Double,
+          paramsType: [DataType.I32, DataType.Double, DataType.External, DataType.I64, DataType.Float, DataType.U8],
+        },
+      })
+      const p = unwrapPointer(createPointer({ paramsType: [DataType.U8Array], paramsValue: [target] }))[0]
+      c['ffi-rs'] = (n) => {
+        let sum = 0
+        for (let i = 0; i < n; i++) sum += mixed6([i, 0.25, p, 7, 0.5, 3])
+        return sum
+      }
+    }
+    if (nodeFfi) {
+      const { mixed6 } = nodeFfi.dlopen(fixture, {
+        mixed6: { return: 'double', arguments: ['int32', 'double', 'pointer', 'int64', 'float', 'uint8'] },
+      }).functions
+      const p = nodeFfi.getRawPointer(target)
+      c['node:ffi'] = (n) => {
+        let sum = 0
+        for (let i = 0; i < n; i++) sum += mixed6(i, 0.25, p, 7n, 0.5, 3)
+        return sum
+      }
+    }
+    return c
+  },
+}

@@ -1,0 +1,93 @@
+'use strict'
+
+// qsort of 100,000 ints from libc with a JavaScript comparator; one
+// operation is one comparison.
+const N = 100000
+
+function data() {
+  const a = new Int32Array(N)
+  let x = 12345
+  for (let i = 0; i < N; i++) {
+    x = (x * 1103515245 + 12345) & 0x7fffffff
+    a[i] = x - 0x40000000
+  }
+  return a
+}
+
+module.exports = {
+  name: 'qsort 100,000 ints, per comparison',
+  perCall: true,
+  fixedOps: true,
+  contenders({ ffi, dl, koffi, nodeFfi }) {
+    const c = {}
+    const source = data()
+    {
+      const qsort = ffi.readPointer(dl.dlsym(dl.dlopen(null), 'qsort'), 0)
+      const array = Buffer.alloc(4 * N)
+      const base = ffi.address(array)
+      let comparisons = 0
+      // Arguments are pointers into `array`: read them from `args` as
+      // addresses and index our own Buffer, no Buffer made per call.
+      const cmp = ffi.Closure(ffi.CIF(ffi.types.int, ffi.types.pointer, ffi.types.pointer), (rValue, aValues, args) => {
+        comparisons++
+        const a = array.readInt32LE(args.readUInt32LE(0) + args.readUInt32LE(4) * 4294967296 - base)
+        const b = array.readInt32LE(args.readUInt32LE(8) + args.readUInt32LE(12) * 4294967296 - base)
+        rValue.writeInt32LE(a < b ? -1 : a > b ? 1 : 0, 0)
+      })
+      const cif = ffi.CIF(ffi.types.void, ffi.types.pointer, ffi.types.size_t, ffi.types.size_t, ffi.types.pointer)
+      const args = [Buffer.alloc(8), Buffer.alloc(8), Buffer.alloc(8), Buffer.alloc(8)]
+      ffi.writePointer(args[0], 0, array)
+      args[1].writeBigUInt64LE(BigInt(N))
+      args[2].writeBigUInt64LE(4n)
+      ffi.writePointer(args[3], 0, cmp)
+      const aValues = Buffer.alloc(4 * ffi.sizeof.pointer)
+      args.forEach((b, i) => ffi.writePointer(aValues, i * ffi.sizeof.pointer, b))
+      const rValue = Buffer.alloc(8)
+      c.ffi = () => {
+        new Int32Array(array.buffer, array.byteOffset, N).set(source)
+        comparisons = 0
+        ffi.call(cif, qsort, rValue, aValues)
+        return comparisons
+      }
+    }
+    if (koffi) {
+      const Cmp = koffi.proto('int ffi_bench_cmp(const int *a, const int *b)')
+      const qsort = koffi.load('libc.so.6').func('void qsort(_Inout_ int *base, size_t n, size_t size, ffi_bench_cmp *cmp)')
+      let comparisons = 0
+      const cmp = koffi.register((a, b) => {
+        comparisons++
+        const x = koffi.decode(a, 'int')
+        const y = koffi.decode(b, 'int')
+        return x < y ? -1 : x > y ? 1 : 0
+      }, koffi.pointer(Cmp))
+      const array = new Int32Array(N)
+      c.koffi = () => {
+        array.set(source)
+        comparisons = 0
+        qsort(array, N, 4, cmp)
+        return comparisons
+      }
+    }
+    if (nodeFfi) {
+      const { lib, functions } = nodeFfi.dlopen('libc.so.6', {
+        qsort: { return: 'void', arguments: ['pointer', 'uint64', 'uint64', 'pointer'] },
+      })
+      let comparisons = 0
+      const cmp = lib.registerCallback({ return: 'int32', arguments: ['pointer', 'pointer'] }, (a, b) => {
+        comparisons++
+        const x = nodeFfi.getInt32(a)
+        const y = nodeFfi.getInt32(b)
+        return x < y ? -1 : x > y ? 1 : 0
+      })
+      const array = new Int32Array(N)
+      const p = nodeFfi.getRawPointer(array)
+      c['node:ffi'] = () => {
+        array.set(source)
+        comparisons = 0
+        functions.qsort(p, BigInt(N), 4n, cmp)
+        return comparisons
+      }
+    }
+    return c
+  },
+}

@@ -1,0 +1,94 @@
+//! The fast call path. JavaScript keeps, per CIF, a slot (an opaque Buffer
+//! that only this layer writes) describing the last call it checked in full.
+//! When the next call has the same Buffers, JavaScript writes the slot's
+//! address into this thread's control cell and calls `callFast`, a raw
+//! N-API function of no arguments: no conversion, no Buffer lookup.
+
+use std::cell::Cell;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr;
+
+use napi::{sys, Env};
+use napi_derive::napi;
+
+use super::{env, napi_ok, Cx, Js};
+use crate::call::{Region, Slot};
+use crate::error::Error;
+
+thread_local! {
+    /// This thread's control cell: the address of the slot to call, as a
+    /// double (a Float64Array over it is JavaScript's side).
+    static CONTROL: Cell<*const f64> = const { Cell::new(ptr::null()) };
+}
+
+/// Bytes of a slot Buffer.
+pub const SLOT_SIZE: usize = std::mem::size_of::<Slot>();
+
+unsafe extern "C" fn call_fast(env: sys::napi_env, _info: sys::napi_callback_info) -> sys::napi_value {
+    let cx = Cx { env };
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        let control = CONTROL.with(Cell::get);
+        if control.is_null() {
+            return Err(Error::InvalidCif("ffi.call: the fast path is not set up on this thread".into()));
+        }
+        // SAFETY: the control cell is a live Node Buffer of this thread (kept
+        // by index.js); JavaScript writes only addresses of slots it holds.
+        let slot = unsafe { ((*control) as usize as *const Slot).read_unaligned() };
+        let guard = env::enter_sync();
+        // SAFETY: the slot was filled by fill_slot after the full checks, and
+        // JavaScript verified the same Buffers are passed, still attached.
+        let outcome = unsafe { slot.repeat() }?;
+        crate::call::record(outcome);
+        if guard.leave() {
+            return Err(super::call::deadlock_error());
+        }
+        Ok(())
+    }));
+    match outcome {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            cx.throw(e);
+        }
+        Err(_) => {
+            cx.throw(Error::InvalidCif("ffi.call: internal error (a panic was caught)".into()));
+        }
+    }
+    ptr::null_mut()
+}
+
+/// Sets up this thread's fast path: returns `[control, callFast]`.
+#[napi]
+pub fn fast_init(env: Env) -> napi::Result<Js> {
+    let cx = Cx::new(&env);
+    let (control, mem) = cx.node_buffer(std::mem::size_of::<f64>())?;
+    CONTROL.with(|c| c.set(mem.cast::<f64>()));
+    let mut f = ptr::null_mut();
+    let name = "callFast";
+    // SAFETY: a plain function with no data.
+    unsafe {
+        napi_ok!(sys::napi_create_function(
+            cx.env,
+            name.as_ptr().cast(),
+            name.len() as isize,
+            Some(call_fast),
+            ptr::null_mut(),
+            &mut f
+        ))
+    };
+    cx.array(&[control, f]).map(Js)
+}
+
+/// Checks a call in full and, if it passes, records it in `slot` for the
+/// fast path (JavaScript then calls `callFast`).
+#[napi]
+pub fn fill_slot(env: Env, slot: Js, cif: Js, fun: Js, rvalue: Js, avalues: Js) -> napi::Result<()> {
+    let cx = Cx::new(&env);
+    let call = super::call::checked(&cx, cif, fun, rvalue, avalues)?;
+    let s: Region = cx.view(slot, &|| "ffi.call: slot".into())?;
+    if s.len < SLOT_SIZE {
+        return Err(cx.throw(Error::InvalidCif("ffi.call: not a slot".into())));
+    }
+    // SAFETY: the slot Buffer has SLOT_SIZE bytes (checked), any alignment.
+    unsafe { s.ptr.cast::<Slot>().write_unaligned(call.slot()) };
+    Ok(())
+}
