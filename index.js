@@ -212,6 +212,7 @@ function call(cif, fn, rValue, aValues) {
   const s = CifState.of(cif)
   if (
     s !== undefined &&
+    cif.length !== 0 &&
     s.fn === fn &&
     s.r === rValue &&
     s.a === aValues &&

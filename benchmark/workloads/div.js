@@ -16,12 +16,14 @@ module.exports = {
       ffi.writePointer(aValues, 0, num)
       ffi.writePointer(aValues, ffi.sizeof.pointer, den)
       const rValue = Buffer.alloc(8)
+      const numView = new Int32Array(num.buffer, num.byteOffset, 1)
+      const result = new Int32Array(rValue.buffer, rValue.byteOffset, 2)
       c.ffi = (n) => {
         let sum = 0
         for (let i = 0; i < n; i++) {
-          num.writeInt32LE(i, 0)
+          numView[0] = i
           ffi.call(cif, div, rValue, aValues)
-          sum += rValue.readInt32LE(0) + rValue.readInt32LE(4)
+          sum += result[0] + result[1]
         }
         return sum
       }

@@ -19,13 +19,16 @@ module.exports = {
       args[4].writeFloatLE(0.5)
       args[5].writeUInt8(3)
       const rValue = Buffer.alloc(8)
+      const a0 = new Int32Array(args[0].buffer, args[0].byteOffset, 1)
+      const a1 = new Float64Array(args[1].buffer, args[1].byteOffset, 1)
+      const result = new Float64Array(rValue.buffer, rValue.byteOffset, 1)
       c.ffi = (n) => {
         let sum = 0
         for (let i = 0; i < n; i++) {
-          args[0].writeInt32LE(i, 0)
-          args[1].writeDoubleLE(0.25, 0)
+          a0[0] = i
+          a1[0] = 0.25
           ffi.call(cif, fn, rValue, aValues)
-          sum += rValue.readDoubleLE(0)
+          sum += result[0]
         }
         return sum
       }

@@ -41,6 +41,8 @@ struct Frame {
     rptr: *mut u8,
     avalues: sys::napi_ref,
     aptr: *mut u8,
+    values: sys::napi_ref,
+    vptr: *mut u8,
 }
 
 /// What only the JavaScript thread touches.
@@ -62,6 +64,10 @@ pub struct JsHandler {
     /// Bytes copied back to C: 0 for void.
     ret_bytes: usize,
     nargs: usize,
+    /// Where each argument's value goes in `args`, and its size.
+    layout: Vec<(usize, usize)>,
+    /// Bytes of `args`.
+    values_size: usize,
     freed: AtomicBool,
     js: UnsafeCell<JsState>,
 }
@@ -113,8 +119,9 @@ impl JsHandler {
         };
         // SAFETY: as above.
         unsafe { (*state).depth += 1 };
-        // SAFETY: the frame's Buffers have rsize and nargs pointers of room;
-        // `args` holds nargs pointers.
+        // SAFETY: the frame's Buffers have rsize, nargs pointers and
+        // values_size bytes of room; `args` holds nargs pointers, each to a
+        // value of the size in `layout`.
         unsafe {
             ptr::write_bytes(frame.rptr, 0, self.rsize);
             ptr::copy_nonoverlapping(
@@ -122,6 +129,9 @@ impl JsHandler {
                 frame.aptr,
                 self.nargs * size_of::<usize>(),
             );
+            for (i, &(offset, size)) in self.layout.iter().enumerate() {
+                ptr::copy_nonoverlapping((*args.add(i)).cast::<u8>(), frame.vptr.add(offset), size);
+            }
         }
         // SAFETY: owner thread with a live env.
         let ok = unsafe { self.call_js(frame) };
@@ -162,16 +172,20 @@ impl JsHandler {
         let mut scope = ptr::null_mut();
         // SAFETY: owner thread, live env.
         unsafe { sys::napi_open_handle_scope(self.env, &mut scope) };
-        let made =
-            make(self.rsize).and_then(|r| make(self.nargs * size_of::<usize>()).map(|a| (r, a)));
+        let made = make(self.rsize).and_then(|r| {
+            let a = make(self.nargs * size_of::<usize>())?;
+            Ok((r, a, make(self.values_size)?))
+        });
         // SAFETY: the scope opened above.
         unsafe { sys::napi_close_handle_scope(self.env, scope) };
-        let ((rvalue, rptr), (avalues, aptr)) = made.ok()?;
+        let ((rvalue, rptr), (avalues, aptr), (values, vptr)) = made.ok()?;
         let frame = Frame {
             rvalue,
             rptr,
             avalues,
             aptr,
+            values,
+            vptr,
         };
         // SAFETY: owner thread.
         unsafe { (*state).frames.push(frame) };
@@ -193,30 +207,33 @@ impl JsHandler {
                 return false;
             }
             let mut func = ptr::null_mut();
-            let mut argv = [ptr::null_mut(); 2];
+            let mut argv = [ptr::null_mut(); 3];
             let mut recv = ptr::null_mut();
             let mut result = ptr::null_mut();
-            let ready = sys::napi_get_reference_value(env, (*self.js.get()).func, &mut func)
-                == sys::Status::napi_ok
+            let got = |r: sys::napi_ref, v: &mut sys::napi_value| {
+                sys::napi_get_reference_value(env, r, v) == sys::Status::napi_ok
+            };
+            let ready = got((*self.js.get()).func, &mut func)
                 && !func.is_null()
-                && sys::napi_get_reference_value(env, frame.rvalue, &mut argv[0])
-                    == sys::Status::napi_ok
-                && sys::napi_get_reference_value(env, frame.avalues, &mut argv[1])
-                    == sys::Status::napi_ok
+                && got(frame.rvalue, &mut argv[0])
+                && got(frame.avalues, &mut argv[1])
+                && got(frame.values, &mut argv[2])
                 && sys::napi_get_undefined(env, &mut recv) == sys::Status::napi_ok;
             let ok = ready
-                && sys::napi_call_function(env, recv, func, 2, argv.as_ptr(), &mut result)
+                && sys::napi_call_function(env, recv, func, 3, argv.as_ptr(), &mut result)
                     == sys::Status::napi_ok;
-            let mut pending = false;
-            sys::napi_is_exception_pending(env, &mut pending);
-            if pending {
-                let mut error = ptr::null_mut();
-                sys::napi_get_and_clear_last_exception(env, &mut error);
-                // As any uncaught error: once per throw, to 'uncaughtException'.
-                sys::napi_fatal_exception(env, error);
+            if !ok {
+                let mut pending = false;
+                sys::napi_is_exception_pending(env, &mut pending);
+                if pending {
+                    let mut error = ptr::null_mut();
+                    sys::napi_get_and_clear_last_exception(env, &mut error);
+                    // As any uncaught error: once per throw, to 'uncaughtException'.
+                    sys::napi_fatal_exception(env, error);
+                }
             }
             sys::napi_close_handle_scope(env, scope);
-            ok && !pending
+            ok
         }
     }
 
@@ -302,6 +319,7 @@ impl JsHandler {
             for f in state.frames.drain(..) {
                 sys::napi_delete_reference(self.env, f.rvalue);
                 sys::napi_delete_reference(self.env, f.avalues);
+                sys::napi_delete_reference(self.env, f.values);
             }
         }
     }
@@ -424,6 +442,15 @@ pub fn closure_new(env: Env, cif: Js, func: Js, holder: Js) -> napi::Result<Js> 
     // SAFETY: JavaScript passes only CIFs this module prepared and keeps
     // alive with the closure.
     let needs = unsafe { crate::cif::needs(cif) };
+    // `args`: each argument's value in order, at a multiple of 8 bytes.
+    let mut layout = Vec::with_capacity(needs.nargs);
+    let mut values_size = 0;
+    for i in 0..needs.nargs {
+        // SAFETY: a prepared CIF has nargs live argument types.
+        let size = unsafe { (**(*cif).arg_types.add(i)).size };
+        layout.push((values_size, size));
+        values_size += size.next_multiple_of(8);
+    }
     let mut func_ref = ptr::null_mut();
     // SAFETY: a live function of this env; weak (count 0).
     unsafe { napi_ok!(sys::napi_create_reference(cx.env, func.0, 0, &mut func_ref)) };
@@ -434,6 +461,8 @@ pub fn closure_new(env: Env, cif: Js, func: Js, holder: Js) -> napi::Result<Js> 
         rsize: needs.rvalue.max(size_of::<ffi_arg>()),
         ret_bytes: needs.rvalue,
         nargs: needs.nargs,
+        layout,
+        values_size,
         freed: AtomicBool::new(false),
         js: UnsafeCell::new(JsState {
             func: func_ref,

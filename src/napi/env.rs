@@ -193,7 +193,10 @@ impl SyncGuard {
         let shared = std::mem::replace(&mut self.0, ptr::null());
         // SAFETY: as in enter_sync.
         match unsafe { shared.as_ref() } {
-            Some(s) => s.sync_depth.fetch_sub(1, Ordering::SeqCst) == 1 && s.abandoned.swap(false, Ordering::SeqCst),
+            Some(s) => {
+                s.sync_depth.fetch_sub(1, Ordering::SeqCst) == 1
+                    && s.abandoned.swap(false, Ordering::SeqCst)
+            }
             None => false,
         }
     }

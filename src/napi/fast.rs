@@ -24,12 +24,17 @@ thread_local! {
 /// Bytes of a slot Buffer.
 pub const SLOT_SIZE: usize = std::mem::size_of::<Slot>();
 
-unsafe extern "C" fn call_fast(env: sys::napi_env, _info: sys::napi_callback_info) -> sys::napi_value {
+unsafe extern "C" fn call_fast(
+    env: sys::napi_env,
+    _info: sys::napi_callback_info,
+) -> sys::napi_value {
     let cx = Cx { env };
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         let control = CONTROL.with(Cell::get);
         if control.is_null() {
-            return Err(Error::InvalidCif("ffi.call: the fast path is not set up on this thread".into()));
+            return Err(Error::InvalidCif(
+                "ffi.call: the fast path is not set up on this thread".into(),
+            ));
         }
         // SAFETY: the control cell is a live Node Buffer of this thread (kept
         // by index.js); JavaScript writes only addresses of slots it holds.
@@ -50,7 +55,9 @@ unsafe extern "C" fn call_fast(env: sys::napi_env, _info: sys::napi_callback_inf
             cx.throw(e);
         }
         Err(_) => {
-            cx.throw(Error::InvalidCif("ffi.call: internal error (a panic was caught)".into()));
+            cx.throw(Error::InvalidCif(
+                "ffi.call: internal error (a panic was caught)".into(),
+            ));
         }
     }
     ptr::null_mut()
@@ -81,7 +88,14 @@ pub fn fast_init(env: Env) -> napi::Result<Js> {
 /// Checks a call in full and, if it passes, records it in `slot` for the
 /// fast path (JavaScript then calls `callFast`).
 #[napi]
-pub fn fill_slot(env: Env, slot: Js, cif: Js, fun: Js, rvalue: Js, avalues: Js) -> napi::Result<()> {
+pub fn fill_slot(
+    env: Env,
+    slot: Js,
+    cif: Js,
+    fun: Js,
+    rvalue: Js,
+    avalues: Js,
+) -> napi::Result<()> {
     let cx = Cx::new(&env);
     let call = super::call::checked(&cx, cif, fun, rvalue, avalues)?;
     let s: Region = cx.view(slot, &|| "ffi.call: slot".into())?;
