@@ -23,7 +23,7 @@ export declare function call(cif: Js, fun: Js, rvalue: Js, avalues: Js): void
  * `callback(err, errno)` on this thread. `keep` lists the values to hold
  * until then (the CIF Buffer, the function pointer Buffer).
  */
-export declare function callAsync(cif: Js, fun: Js, rvalue: Js, avalues: Js, callback: Js, keepCif: Js, keepFn: Js): void
+export declare function callAsync(cif: Js, fun: Js, rvalue: Js, avalues: Js, callback: Js, keepCif: Js, keepFn: Js, variadic: boolean): void
 
 /** Frees a closure at once; freeing it again does nothing. */
 export declare function closureFree(ptr: Js): void
@@ -59,7 +59,7 @@ export declare function fastInit(): Js
  * Checks a call in full and, if it passes, records it in `slot` for the
  * fast path (JavaScript then calls `callFast`).
  */
-export declare function fillSlot(slot: Js, cif: Js, fun: Js, rvalue: Js, avalues: Js): void
+export declare function fillSlot(slot: Js, cif: Js, fun: Js, rvalue: Js, avalues: Js, variadic: boolean): void
 
 /** Everything constant about this platform and this libffi, in one object. */
 export declare function info(): Js

@@ -129,6 +129,7 @@ function prepare(name, abiValue, nfixed, rType, aTypes) {
   for (let i = 0; i < aTypes.length; i++) addrs.push(typeAddress(aTypes[i], `${name}: argument type ${i}`))
   const [cif, argTypes, slot] = native.prepCif(abiValue, nfixed, addrs)
   new CifState(cif, {
+    variadic: nfixed !== undefined,
     address: native.bufferAddress(cif),
     keep: [argTypes, rType, aTypes],
     slot,
@@ -233,7 +234,7 @@ function slowCall(cif, fn, rValue, aValues) {
   const s = cifEntry(cif, 'ffi.call')
   const table = ArrayBuffer.isView(aValues) ? pointeeTable(aValues) : undefined
   if (table !== undefined) checkAttached(table, 'ffi.call')
-  native.fillSlot(s.slot, s.address, addressOf(fn, 'ffi.call: fn'), rValue, aValues)
+  native.fillSlot(s.slot, s.address, addressOf(fn, 'ffi.call: fn'), rValue, aValues, s.variadic)
   s.fn = fn
   s.r = rValue
   s.a = aValues
@@ -275,7 +276,7 @@ function startAsync(cif, fn, rValue, aValues, callback) {
   if (table !== undefined) checkAttached(table, 'ffi.callAsync')
   // The native side holds every Buffer (and through `cif`, its types; through
   // `aValues`, the arguments writePointer stored) until the call completes.
-  native.callAsync(entry.address, addressOf(fn, 'ffi.callAsync: fn'), rValue, aValues, callback, cif, fn)
+  native.callAsync(entry.address, addressOf(fn, 'ffi.callAsync: fn'), rValue, aValues, callback, cif, fn, entry.variadic)
 }
 
 /**

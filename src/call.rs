@@ -44,6 +44,8 @@ pub struct Checked {
     args: *mut *mut c_void,
     nargs: usize,
     private: bool,
+    /// A direct call instead of ffi_call, for simple signatures.
+    direct: Option<crate::direct::Plan>,
 }
 
 // SAFETY: the pointers are to a CIF and Buffers that the caller of `check`
@@ -54,6 +56,9 @@ unsafe impl Send for Checked {}
 /// Checks the Buffers of a call against its CIF: a non-NULL `fun`, room
 /// for the return value and the argument array, no NULL argument pointer.
 ///
+/// `variadic` says whether the CIF came from `ffi_prep_cif_var` (those are
+/// always called through libffi).
+///
 /// # Safety
 /// `cif` must have been prepared by [`cif::prepare`], with its types alive;
 /// `rvalue` and `avalues` must be readable and writable for their lengths.
@@ -62,6 +67,7 @@ pub unsafe fn check(
     fun: usize,
     rvalue: Region,
     avalues: Region,
+    variadic: bool,
 ) -> Result<Checked> {
     if fun == 0 {
         return Err(Error::NullPointer("ffi.call: fn is NULL".into()));
@@ -107,6 +113,12 @@ pub unsafe fn check(
         args,
         nargs: needs.nargs,
         private,
+        direct: if private {
+            None
+        } else {
+            // SAFETY: a prepared CIF (caller's word).
+            unsafe { crate::direct::plan(cif, variadic) }
+        },
     })
 }
 
@@ -126,6 +138,7 @@ impl Checked {
             args,
             nargs,
             private,
+            direct,
         } = self;
         // SAFETY: `fun` is a function of the CIF's signature (caller's word);
         // every argument pointer is non-NULL; `rvalue` has room for the
@@ -133,12 +146,15 @@ impl Checked {
         let invoke = |args: *mut *mut c_void| unsafe {
             os::clear_last_error();
             os::set_errno(0);
-            ffi_call(
-                cif,
-                Some(std::mem::transmute::<usize, unsafe extern "C" fn()>(fun)),
-                rvalue,
-                args,
-            );
+            match &direct {
+                Some(plan) => crate::direct::call(plan, fun, args, rvalue),
+                None => ffi_call(
+                    cif,
+                    Some(std::mem::transmute::<usize, unsafe extern "C" fn()>(fun)),
+                    rvalue,
+                    args,
+                ),
+            }
             Outcome {
                 errno: os::errno(),
                 last_error: os::last_error(),
@@ -165,6 +181,7 @@ pub struct Slot {
     pub args: *mut *mut c_void,
     pub nargs: usize,
     pub private: usize,
+    pub direct: Option<crate::direct::Plan>,
 }
 
 impl Checked {
@@ -176,6 +193,7 @@ impl Checked {
             args: self.args,
             nargs: self.nargs,
             private: self.private as usize,
+            direct: self.direct,
         }
     }
 }
@@ -205,6 +223,7 @@ impl Slot {
             args: self.args,
             nargs: self.nargs,
             private: self.private != 0,
+            direct: self.direct,
         };
         // SAFETY: the caller's word, as for perform.
         Ok(unsafe { call.perform() })
@@ -228,7 +247,7 @@ pub unsafe fn call(
     avalues: Region,
 ) -> Result<Outcome> {
     // SAFETY: the caller vouches for everything `check` and `perform` need.
-    let outcome = unsafe { check(cif, fun, rvalue, avalues)?.perform() };
+    let outcome = unsafe { check(cif, fun, rvalue, avalues, false)?.perform() };
     LAST.with(|l| l.set(outcome));
     Ok(outcome)
 }

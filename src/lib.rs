@@ -8,6 +8,7 @@
 //! - [`abi`]: the `ffi_abi` values of the linked libffi;
 //! - [`cif`]: preparing an `ffi_cif` in caller-owned memory;
 //! - [`call`]: `ffi_call` behind cheap checks, with `errno` capture;
+//! - [`direct`]: register-only calls for simple signatures, past `ffi_call`;
 //! - [`closure`]: `ffi_closure`s calling a [`closure::Handler`], panic-safe;
 //! - [`library`]: `dlopen`/`dlsym`/`dlclose` with per-handle errors;
 //! - [`pointer`]: bounds and address checks for the pointer helpers;
@@ -22,6 +23,7 @@ pub mod abi;
 pub mod call;
 pub mod cif;
 pub mod closure;
+pub mod direct;
 pub mod error;
 pub mod library;
 pub mod os;

@@ -12,14 +12,21 @@ use crate::call::{Checked, Outcome, Region};
 use crate::error::Error;
 
 /// Converts and checks the arguments of a call.
-pub(super) fn checked(cx: &Cx, cif: Js, fun: Js, rvalue: Js, avalues: Js) -> napi::Result<Checked> {
+pub(super) fn checked(
+    cx: &Cx,
+    cif: Js,
+    fun: Js,
+    rvalue: Js,
+    avalues: Js,
+    variadic: bool,
+) -> napi::Result<Checked> {
     let cif = cx.address(cif, &|| "ffi.call: cif".into())? as *mut ffi_cif;
     let fun = cx.address(fun, &|| "ffi.call: fn".into())?;
     let rvalue: Region = cx.view(rvalue, &|| "ffi.call: rValue".into())?;
     let avalues: Region = cx.view(avalues, &|| "ffi.call: aValues".into())?;
     // SAFETY: JavaScript passes only the address of a CIF this module
     // prepared and keeps alive; the Buffers are live for this call.
-    cx.check(unsafe { crate::call::check(cif, fun, rvalue, avalues) })
+    cx.check(unsafe { crate::call::check(cif, fun, rvalue, avalues, variadic) })
 }
 
 /// `ffi_call` through the CIF at `cif` (an address JavaScript took from its
@@ -27,7 +34,7 @@ pub(super) fn checked(cx: &Cx, cif: Js, fun: Js, rvalue: Js, avalues: Js) -> nap
 #[napi]
 pub fn call(env: Env, cif: Js, fun: Js, rvalue: Js, avalues: Js) -> napi::Result<()> {
     let cx = Cx::new(&env);
-    let call = checked(&cx, cif, fun, rvalue, avalues)?;
+    let call = checked(&cx, cif, fun, rvalue, avalues, true)?;
     let guard = env::enter_sync();
     // SAFETY: checked above; what `fun` is and where the argument pointers
     // point is the caller's word.
@@ -136,9 +143,10 @@ pub fn call_async(
     callback: Js,
     keep_cif: Js,
     keep_fn: Js,
+    variadic: bool,
 ) -> napi::Result<()> {
     let cx = Cx::new(&env);
-    let call = checked(&cx, cif, fun, rvalue, avalues)?;
+    let call = checked(&cx, cif, fun, rvalue, avalues, variadic)?;
     let mut refs = Vec::with_capacity(4);
     for v in [rvalue, avalues, keep_cif, keep_fn] {
         let mut r = ptr::null_mut();

@@ -88,6 +88,7 @@ pub fn fast_init(env: Env) -> napi::Result<Js> {
 /// Checks a call in full and, if it passes, records it in `slot` for the
 /// fast path (JavaScript then calls `callFast`).
 #[napi]
+#[allow(clippy::too_many_arguments)]
 pub fn fill_slot(
     env: Env,
     slot: Js,
@@ -95,9 +96,10 @@ pub fn fill_slot(
     fun: Js,
     rvalue: Js,
     avalues: Js,
+    variadic: bool,
 ) -> napi::Result<()> {
     let cx = Cx::new(&env);
-    let call = super::call::checked(&cx, cif, fun, rvalue, avalues)?;
+    let call = super::call::checked(&cx, cif, fun, rvalue, avalues, variadic)?;
     let s: Region = cx.view(slot, &|| "ffi.call: slot".into())?;
     if s.len < SLOT_SIZE {
         return Err(cx.throw(Error::InvalidCif("ffi.call: not a slot".into())));

@@ -1,0 +1,343 @@
+//! Direct calls for simple signatures, without `ffi_call`.
+//!
+//! On x86-64 System V and AArch64 (not Windows), a function whose arguments
+//! all travel in registers (at most 6 integer or pointer arguments on x86-64,
+//! 8 on AArch64, and 8 float or double arguments) and whose return value is
+//! a scalar can be called through one fixed function type with every
+//! argument register filled: a callee reads only the registers its own
+//! signature names. That skips libffi's per-call classification of each
+//! argument, which is most of the cost of a small call. Anything else
+//! (structs, long double, variadic functions, other ABIs) goes to libffi.
+
+use std::os::raw::c_void;
+
+use libffi_sys::{ffi_cif, ffi_type};
+
+/// How one argument or the return value travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Void,
+    I8,
+    U8,
+    I16,
+    U16,
+    I32,
+    U32,
+    /// 64-bit integers and pointers.
+    I64,
+    F32,
+    F64,
+}
+
+#[cfg(all(target_arch = "x86_64", not(windows)))]
+const INT_REGS: usize = 6;
+#[cfg(all(target_arch = "aarch64", not(windows)))]
+const INT_REGS: usize = 8;
+const FLOAT_REGS: usize = 8;
+/// The most arguments a plan holds.
+pub const MAX_ARGS: usize = 16;
+
+/// A signature that can be called directly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Plan {
+    pub ret: Kind,
+    pub nargs: usize,
+    pub args: [Kind; MAX_ARGS],
+}
+
+/// The kind of a builtin scalar type, or None for anything else.
+fn kind_of(t: *mut ffi_type) -> Option<Kind> {
+    use std::ptr::addr_of_mut;
+    // Only libffi's own types, by address: a hand-built ffi_type is never
+    // trusted to be what its bytes say.
+    let table = [
+        (addr_of_mut!(libffi_sys::ffi_type_void), Kind::Void),
+        (addr_of_mut!(libffi_sys::ffi_type_sint8), Kind::I8),
+        (addr_of_mut!(libffi_sys::ffi_type_uint8), Kind::U8),
+        (addr_of_mut!(libffi_sys::ffi_type_sint16), Kind::I16),
+        (addr_of_mut!(libffi_sys::ffi_type_uint16), Kind::U16),
+        (addr_of_mut!(libffi_sys::ffi_type_sint32), Kind::I32),
+        (addr_of_mut!(libffi_sys::ffi_type_uint32), Kind::U32),
+        (addr_of_mut!(libffi_sys::ffi_type_sint64), Kind::I64),
+        (addr_of_mut!(libffi_sys::ffi_type_uint64), Kind::I64),
+        (addr_of_mut!(libffi_sys::ffi_type_pointer), Kind::I64),
+        (addr_of_mut!(libffi_sys::ffi_type_float), Kind::F32),
+        (addr_of_mut!(libffi_sys::ffi_type_double), Kind::F64),
+    ];
+    table.iter().find(|(p, _)| *p == t).map(|&(_, k)| k)
+}
+
+/// The plan for a non-variadic CIF on the default ABI, if it has one here.
+///
+/// # Safety
+/// `cif` must be prepared, with its types alive.
+pub unsafe fn plan(cif: *const ffi_cif, variadic: bool) -> Option<Plan> {
+    #[cfg(not(any(
+        all(target_arch = "x86_64", not(windows)),
+        all(target_arch = "aarch64", not(windows))
+    )))]
+    {
+        let _ = (cif, variadic);
+        None
+    }
+    #[cfg(any(
+        all(target_arch = "x86_64", not(windows)),
+        all(target_arch = "aarch64", not(windows))
+    ))]
+    {
+        // SAFETY: the caller vouches for a prepared CIF.
+        let cif = unsafe { &*cif };
+        if variadic || cif.abi != crate::abi::DEFAULT {
+            return None;
+        }
+        let nargs = cif.nargs as usize;
+        if nargs > MAX_ARGS {
+            return None;
+        }
+        let ret = kind_of(cif.rtype)?;
+        let mut args = [Kind::Void; MAX_ARGS];
+        let (mut ints, mut floats) = (0, 0);
+        for (i, slot) in args.iter_mut().enumerate().take(nargs) {
+            // SAFETY: a prepared CIF has nargs argument types.
+            let k = kind_of(unsafe { *cif.arg_types.add(i) })?;
+            match k {
+                Kind::Void => return None,
+                Kind::F32 | Kind::F64 => floats += 1,
+                _ => ints += 1,
+            }
+            *slot = k;
+        }
+        (ints <= INT_REGS && floats <= FLOAT_REGS).then_some(Plan { ret, nargs, args })
+    }
+}
+
+#[cfg(any(
+    all(target_arch = "x86_64", not(windows)),
+    all(target_arch = "aarch64", not(windows))
+))]
+mod regs {
+    pub type I = u64;
+    pub type F = f64;
+    #[cfg(target_arch = "x86_64")]
+    pub type IntFn = unsafe extern "C" fn(I, I, I, I, I, I, F, F, F, F, F, F, F, F) -> u64;
+    #[cfg(target_arch = "x86_64")]
+    pub type F64Fn = unsafe extern "C" fn(I, I, I, I, I, I, F, F, F, F, F, F, F, F) -> f64;
+    #[cfg(target_arch = "x86_64")]
+    pub type F32Fn = unsafe extern "C" fn(I, I, I, I, I, I, F, F, F, F, F, F, F, F) -> f32;
+    #[cfg(target_arch = "aarch64")]
+    pub type IntFn = unsafe extern "C" fn(I, I, I, I, I, I, I, I, F, F, F, F, F, F, F, F) -> u64;
+    #[cfg(target_arch = "aarch64")]
+    pub type F64Fn = unsafe extern "C" fn(I, I, I, I, I, I, I, I, F, F, F, F, F, F, F, F) -> f64;
+    #[cfg(target_arch = "aarch64")]
+    pub type F32Fn = unsafe extern "C" fn(I, I, I, I, I, I, I, I, F, F, F, F, F, F, F, F) -> f32;
+}
+
+/// Calls `fun` by `plan`, writing the return value to `rvalue` as libffi
+/// would (an integer widened to a whole `ffi_arg`).
+///
+/// # Safety
+/// `fun` must have the planned signature; `args` holds one non-NULL pointer
+/// per argument, to a value of its type (any alignment); `rvalue` has room
+/// for an `ffi_arg` unless the return is void.
+#[cfg(any(
+    all(target_arch = "x86_64", not(windows)),
+    all(target_arch = "aarch64", not(windows))
+))]
+pub unsafe fn call(plan: &Plan, fun: usize, args: *mut *mut c_void, rvalue: *mut c_void) {
+    let mut i = [0u64; INT_REGS];
+    let mut f = [0f64; FLOAT_REGS];
+    let (mut ni, mut nf) = (0, 0);
+    for (k, kind) in plan.args[..plan.nargs].iter().enumerate() {
+        // SAFETY: the caller vouches for a pointer to a value of this kind.
+        unsafe {
+            let p = *args.add(k);
+            // Integers are widened to the whole register, as the ABIs let a
+            // callee assume of narrow arguments (clang relies on it).
+            match kind {
+                Kind::I8 => i[ni] = p.cast::<i8>().read_unaligned() as i64 as u64,
+                Kind::U8 => i[ni] = u64::from(p.cast::<u8>().read_unaligned()),
+                Kind::I16 => i[ni] = p.cast::<i16>().read_unaligned() as i64 as u64,
+                Kind::U16 => i[ni] = u64::from(p.cast::<u16>().read_unaligned()),
+                Kind::I32 => i[ni] = p.cast::<i32>().read_unaligned() as i64 as u64,
+                Kind::U32 => i[ni] = u64::from(p.cast::<u32>().read_unaligned()),
+                Kind::I64 => i[ni] = p.cast::<u64>().read_unaligned(),
+                // A float travels in the low 32 bits of its vector register.
+                Kind::F32 => {
+                    f[nf] = f64::from_bits(u64::from(p.cast::<f32>().read_unaligned().to_bits()))
+                }
+                Kind::F64 => f[nf] = p.cast::<f64>().read_unaligned(),
+                Kind::Void => {}
+            }
+        }
+        match kind {
+            Kind::F32 | Kind::F64 => nf += 1,
+            _ => ni += 1,
+        }
+    }
+    macro_rules! invoke {
+        ($t:ty) => {{
+            // SAFETY: `fun` has the planned signature (caller's word); the
+            // extra register arguments are ones the callee never reads.
+            let g: $t = unsafe { std::mem::transmute::<usize, $t>(fun) };
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: as above.
+            let r = unsafe {
+                g(
+                    i[0], i[1], i[2], i[3], i[4], i[5], f[0], f[1], f[2], f[3], f[4], f[5], f[6],
+                    f[7],
+                )
+            };
+            #[cfg(target_arch = "aarch64")]
+            // SAFETY: as above.
+            let r = unsafe {
+                g(
+                    i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], f[0], f[1], f[2], f[3], f[4],
+                    f[5], f[6], f[7],
+                )
+            };
+            r
+        }};
+    }
+    match plan.ret {
+        Kind::F64 => {
+            let r = invoke!(regs::F64Fn);
+            // SAFETY: `rvalue` has room for an ffi_arg (caller's word).
+            unsafe { rvalue.cast::<f64>().write_unaligned(r) }
+        }
+        Kind::F32 => {
+            let r = invoke!(regs::F32Fn);
+            // SAFETY: as above.
+            unsafe { rvalue.cast::<f32>().write_unaligned(r) }
+        }
+        Kind::Void => {
+            invoke!(regs::IntFn);
+        }
+        ret => {
+            let r = invoke!(regs::IntFn);
+            // The callee leaves the bits above a narrow return undefined.
+            let widened = match ret {
+                Kind::I8 => r as i8 as i64 as u64,
+                Kind::U8 => u64::from(r as u8),
+                Kind::I16 => r as i16 as i64 as u64,
+                Kind::U16 => u64::from(r as u16),
+                Kind::I32 => r as i32 as i64 as u64,
+                Kind::U32 => u64::from(r as u32),
+                _ => r,
+            };
+            // SAFETY: as above.
+            unsafe { rvalue.cast::<u64>().write_unaligned(widened) }
+        }
+    }
+}
+
+/// Never called where [`plan`] returns None for every CIF.
+///
+/// # Safety
+/// Unreachable: no plan exists on this target.
+#[cfg(not(any(
+    all(target_arch = "x86_64", not(windows)),
+    all(target_arch = "aarch64", not(windows))
+)))]
+pub unsafe fn call(_: &Plan, _: usize, _: *mut *mut c_void, _: *mut c_void) {
+    unreachable!("no direct calls on this target")
+}
+
+#[cfg(all(
+    test,
+    any(
+        all(target_arch = "x86_64", not(windows)),
+        all(target_arch = "aarch64", not(windows))
+    )
+))]
+mod tests {
+    use super::*;
+    use crate::cif::{prepare, Signature};
+    use crate::types::builtin_types;
+
+    fn ty(name: &str) -> *mut ffi_type {
+        builtin_types()
+            .into_iter()
+            .find(|(n, _)| *n == name)
+            .unwrap()
+            .1
+    }
+
+    fn plan_for(ret: &str, args: &[&str], variadic: bool) -> Option<Plan> {
+        // SAFETY: zeroed is a valid ffi_cif to overwrite.
+        let mut cif: ffi_cif = unsafe { std::mem::zeroed() };
+        let mut at: Vec<_> = args.iter().map(|a| ty(a)).collect();
+        let sig = Signature {
+            abi: crate::abi::DEFAULT,
+            nfixed: variadic.then_some(1),
+        };
+        // SAFETY: locals outlive the plan computation.
+        unsafe {
+            prepare(&mut cif, sig, ty(ret), &mut at).unwrap();
+            plan(&cif, variadic)
+        }
+    }
+
+    extern "C" fn mix(a: i8, b: f32, c: u16, d: f64, e: i64) -> f64 {
+        f64::from(a) + f64::from(b) + f64::from(c) + d + e as f64
+    }
+    extern "C" fn narrow(a: i32) -> i8 {
+        a as i8
+    }
+
+    #[test]
+    fn plans_only_simple_signatures() {
+        assert!(plan_for("int32", &["int32"], false).is_some());
+        assert!(plan_for("int32", &["pointer", "int32"], true).is_none());
+        assert!(plan_for("longdouble", &[], false).is_none());
+        assert!(plan_for("int32", &["int64"; 9], false).is_none());
+        assert!(plan_for("double", &["double"; 8], false).is_some());
+        assert!(plan_for("double", &["double"; 9], false).is_none());
+    }
+
+    #[test]
+    fn calls_match_what_c_computes() {
+        let p = plan_for(
+            "double",
+            &["int8", "float", "uint16", "double", "int64"],
+            false,
+        )
+        .unwrap();
+        let (mut a, mut b, mut c, mut d, mut e) = (-3i8, 1.5f32, 65535u16, 0.25f64, -(1i64 << 40));
+        let mut args: [*mut c_void; 5] = [
+            (&mut a as *mut i8).cast(),
+            (&mut b as *mut f32).cast(),
+            (&mut c as *mut u16).cast(),
+            (&mut d as *mut f64).cast(),
+            (&mut e as *mut i64).cast(),
+        ];
+        let mut r = 0f64;
+        // SAFETY: `mix` has the planned signature; locals outlive the call.
+        unsafe {
+            call(
+                &p,
+                mix as *const () as usize,
+                args.as_mut_ptr(),
+                (&mut r as *mut f64).cast(),
+            )
+        };
+        assert_eq!(r, mix(a, b, c, d, e));
+
+        let p = plan_for("int8", &["int32"], false).unwrap();
+        let mut x = 0x1ff_i32;
+        let mut args: [*mut c_void; 1] = [(&mut x as *mut i32).cast()];
+        let mut r = 0u64;
+        // SAFETY: as above.
+        unsafe {
+            call(
+                &p,
+                narrow as *const () as usize,
+                args.as_mut_ptr(),
+                (&mut r as *mut u64).cast(),
+            )
+        };
+        assert_eq!(
+            r as i64, -1,
+            "an int8 return is sign-extended to the whole ffi_arg"
+        );
+    }
+}
