@@ -13,12 +13,6 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 export declare function bufferAddress(buf: Js, what?: string | undefined | null): Js
 
 /**
- * `ffi_call` through the CIF at `cif` (an address JavaScript took from its
- * table of prepared CIFs), with `rValue` and `aValues` as Buffers.
- */
-export declare function call(cif: Js, fun: Js, rvalue: Js, avalues: Js): void
-
-/**
  * Runs the call on the libuv thread pool and then calls
  * `callback(err, errno)` on this thread. `keep` lists the values to hold
  * until then (the CIF Buffer, the function pointer Buffer).

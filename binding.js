@@ -836,7 +836,6 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.bufferAddress = nativeBinding.bufferAddress
-module.exports.call = nativeBinding.call
 module.exports.callAsync = nativeBinding.callAsync
 module.exports.closureFree = nativeBinding.closureFree
 module.exports.closureNew = nativeBinding.closureNew

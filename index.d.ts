@@ -47,6 +47,7 @@ export type FfiErrorCode =
   | 'ERR_FFI_INVALID_HANDLE'
   | 'ERR_FFI_NO_EXTERNAL_BUFFERS'
   | 'ERR_FFI_DEADLOCK'
+  | 'ERR_FFI_DETACHED'
 
 /** The shape of every error this module throws (an Error, TypeError or RangeError). */
 export interface FfiError extends Error {
@@ -195,6 +196,12 @@ export type ClosureFunction = (
   rValue: Buffer,
   /** `sizeof.pointer * nargs` bytes: the address of each argument's storage. */
   aValues: Buffer,
+  /**
+   * The argument values themselves, in order, each at a multiple of 8 bytes:
+   * argument i at `8 * i` when every argument is 8 bytes or less. Read
+   * arguments from here to avoid making a Buffer per argument.
+   */
+  args: Buffer,
 ) => void
 
 /**

@@ -27,6 +27,10 @@ pub enum Kind {
     I64,
     F32,
     F64,
+    /// A struct of at most 16 bytes whose fields are all integers or
+    /// pointers (nested or not): returned in two integer registers (RAX:RDX,
+    /// x0:x1), its bytes in memory order. Only as a return value.
+    IntStruct(usize),
 }
 
 #[cfg(all(target_arch = "x86_64", not(windows)))]
@@ -67,6 +71,38 @@ fn kind_of(t: *mut ffi_type) -> Option<Kind> {
     table.iter().find(|(p, _)| *p == t).map(|&(_, k)| k)
 }
 
+/// Whether every field of a struct type is an integer or a pointer, through
+/// nested structs; libffi laid it out already (prep_cif walked it).
+///
+/// # Safety
+/// `t` must be a type that libffi accepted in a prepared CIF.
+unsafe fn all_integer(t: *mut ffi_type) -> bool {
+    match kind_of(t) {
+        Some(Kind::F32 | Kind::F64 | Kind::Void) => false,
+        Some(_) => true,
+        None => {
+            // SAFETY: the caller vouches for `t` and its elements.
+            let ty = unsafe { &*t };
+            if ty.type_ != libffi_sys::FFI_TYPE_STRUCT || ty.elements.is_null() {
+                return false;
+            }
+            let mut i = 0;
+            loop {
+                // SAFETY: a NULL-terminated element array libffi walked.
+                let e = unsafe { *ty.elements.add(i) };
+                if e.is_null() {
+                    return i > 0;
+                }
+                // SAFETY: as above.
+                if !unsafe { all_integer(e) } {
+                    return false;
+                }
+                i += 1;
+            }
+        }
+    }
+}
+
 /// The plan for a non-variadic CIF on the default ABI, if it has one here.
 ///
 /// # Safety
@@ -94,14 +130,22 @@ pub unsafe fn plan(cif: *const ffi_cif, variadic: bool) -> Option<Plan> {
         if nargs > MAX_ARGS {
             return None;
         }
-        let ret = kind_of(cif.rtype)?;
+        let ret = match kind_of(cif.rtype) {
+            Some(k) => k,
+            // SAFETY: the rtype of a prepared CIF.
+            None if unsafe { (*cif.rtype).size <= 16 && all_integer(cif.rtype) } => {
+                // SAFETY: as above.
+                Kind::IntStruct(unsafe { (*cif.rtype).size })
+            }
+            None => return None,
+        };
         let mut args = [Kind::Void; MAX_ARGS];
         let (mut ints, mut floats) = (0, 0);
         for (i, slot) in args.iter_mut().enumerate().take(nargs) {
             // SAFETY: a prepared CIF has nargs argument types.
             let k = kind_of(unsafe { *cif.arg_types.add(i) })?;
             match k {
-                Kind::Void => return None,
+                Kind::Void | Kind::IntStruct(_) => return None,
                 Kind::F32 | Kind::F64 => floats += 1,
                 _ => ints += 1,
             }
@@ -118,6 +162,13 @@ pub unsafe fn plan(cif: *const ffi_cif, variadic: bool) -> Option<Plan> {
 mod regs {
     pub type I = u64;
     pub type F = f64;
+    /// Two integer registers of return value, in memory order.
+    #[repr(C)]
+    pub struct Pair(pub u64, pub u64);
+    #[cfg(target_arch = "x86_64")]
+    pub type PairFn = unsafe extern "C" fn(I, I, I, I, I, I, F, F, F, F, F, F, F, F) -> Pair;
+    #[cfg(target_arch = "aarch64")]
+    pub type PairFn = unsafe extern "C" fn(I, I, I, I, I, I, I, I, F, F, F, F, F, F, F, F) -> Pair;
     #[cfg(target_arch = "x86_64")]
     pub type IntFn = unsafe extern "C" fn(I, I, I, I, I, I, F, F, F, F, F, F, F, F) -> u64;
     #[cfg(target_arch = "x86_64")]
@@ -166,7 +217,7 @@ pub unsafe fn call(plan: &Plan, fun: usize, args: *mut *mut c_void, rvalue: *mut
                     f[nf] = f64::from_bits(u64::from(p.cast::<f32>().read_unaligned().to_bits()))
                 }
                 Kind::F64 => f[nf] = p.cast::<f64>().read_unaligned(),
-                Kind::Void => {}
+                Kind::Void | Kind::IntStruct(_) => {}
             }
         }
         match kind {
@@ -211,6 +262,19 @@ pub unsafe fn call(plan: &Plan, fun: usize, args: *mut *mut c_void, rvalue: *mut
         }
         Kind::Void => {
             invoke!(regs::IntFn);
+        }
+        Kind::IntStruct(size) => {
+            let r = invoke!(regs::PairFn);
+            let bytes = [r.0.to_ne_bytes(), r.1.to_ne_bytes()];
+            // SAFETY: `rvalue` has room for the struct (its size, at most
+            // 16, was checked against rValue); `bytes` has 16.
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    bytes.as_ptr().cast::<u8>(),
+                    rvalue.cast::<u8>(),
+                    size,
+                )
+            }
         }
         ret => {
             let r = invoke!(regs::IntFn);
@@ -282,6 +346,63 @@ mod tests {
     }
     extern "C" fn narrow(a: i32) -> i8 {
         a as i8
+    }
+
+    #[repr(C)]
+    #[derive(Debug, PartialEq, Clone, Copy)]
+    struct Three {
+        a: i8,
+        b: i16,
+        c: i64,
+    }
+    extern "C" fn three(a: i32, b: i32) -> Three {
+        Three {
+            a: a as i8,
+            b: b as i16,
+            c: i64::from(a) * i64::from(b),
+        }
+    }
+
+    #[test]
+    fn small_integer_structs_come_back_in_two_registers() {
+        // SAFETY: zeroed is a valid ffi_cif to overwrite.
+        let mut cif: ffi_cif = unsafe { std::mem::zeroed() };
+        let mut mem = vec![0u64; crate::types::struct_type_len(3) / 8];
+        let st = mem.as_mut_ptr().cast::<ffi_type>();
+        // SAFETY: `mem` is large enough and aligned; builtin fields.
+        unsafe {
+            crate::types::init_struct_type(
+                std::ptr::NonNull::new(st.cast()).unwrap(),
+                &[ty("int8"), ty("int16"), ty("int64")],
+            )
+            .unwrap()
+        };
+        let mut at = [ty("int32"), ty("int32")];
+        let sig = Signature {
+            abi: crate::abi::DEFAULT,
+            nfixed: None,
+        };
+        // SAFETY: locals outlive the call.
+        let p = unsafe {
+            prepare(&mut cif, sig, st, &mut at).unwrap();
+            plan(&cif, false).unwrap()
+        };
+        assert_eq!(p.ret, Kind::IntStruct(16));
+        let (mut a, mut b) = (-7i32, 300i32);
+        let mut args: [*mut c_void; 2] = [(&mut a as *mut i32).cast(), (&mut b as *mut i32).cast()];
+        let mut r = [0u8; 16];
+        // SAFETY: `three` has the planned signature; locals outlive the call.
+        unsafe {
+            call(
+                &p,
+                three as *const () as usize,
+                args.as_mut_ptr(),
+                r.as_mut_ptr().cast(),
+            )
+        };
+        // SAFETY: 16 bytes laid out as Three.
+        let got = unsafe { r.as_ptr().cast::<Three>().read_unaligned() };
+        assert_eq!(got, three(a, b));
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! `call`, `callAsync`, `errno`, `lastError`.
+//! `callAsync`, `errno`, `lastError`, and the checks every call shares
+//! (the synchronous call itself is in `fast.rs`).
 
 use std::os::raw::c_void;
 use std::ptr;
@@ -7,7 +8,7 @@ use libffi_sys::ffi_cif;
 use napi::{sys, Env};
 use napi_derive::napi;
 
-use super::{env, napi_ok, Cx, Js};
+use super::{napi_ok, Cx, Js};
 use crate::call::{Checked, Outcome, Region};
 use crate::error::Error;
 
@@ -27,23 +28,6 @@ pub(super) fn checked(
     // SAFETY: JavaScript passes only the address of a CIF this module
     // prepared and keeps alive; the Buffers are live for this call.
     cx.check(unsafe { crate::call::check(cif, fun, rvalue, avalues, variadic) })
-}
-
-/// `ffi_call` through the CIF at `cif` (an address JavaScript took from its
-/// table of prepared CIFs), with `rValue` and `aValues` as Buffers.
-#[napi]
-pub fn call(env: Env, cif: Js, fun: Js, rvalue: Js, avalues: Js) -> napi::Result<()> {
-    let cx = Cx::new(&env);
-    let call = checked(&cx, cif, fun, rvalue, avalues, true)?;
-    let guard = env::enter_sync();
-    // SAFETY: checked above; what `fun` is and where the argument pointers
-    // point is the caller's word.
-    let outcome = unsafe { call.perform() };
-    crate::call::record(outcome);
-    if guard.leave() {
-        return Err(cx.throw(deadlock_error()));
-    }
-    Ok(())
 }
 
 pub(super) fn deadlock_error() -> Error {
