@@ -13,8 +13,10 @@ use std::os::raw::c_void;
 
 use libffi_sys::{ffi_cif, ffi_type};
 
-/// How one argument or the return value travels.
+/// How one argument or the return value travels. One byte: a plan is
+/// copied into every fast-path slot and read on every call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 pub enum Kind {
     Void,
     I8,
@@ -27,10 +29,11 @@ pub enum Kind {
     I64,
     F32,
     F64,
-    /// A struct of at most 16 bytes whose fields are all integers or
-    /// pointers (nested or not): returned in two integer registers (RAX:RDX,
-    /// x0:x1), its bytes in memory order. Only as a return value.
-    IntStruct(usize),
+    /// A struct of at most 16 bytes ([`Plan::ret_size`]) whose fields are
+    /// all integers or pointers (nested or not): returned in two integer
+    /// registers (RAX:RDX, x0:x1), its bytes in memory order. Only as a
+    /// return value.
+    IntStruct,
 }
 
 #[cfg(all(target_arch = "x86_64", not(windows)))]
@@ -45,7 +48,9 @@ pub const MAX_ARGS: usize = 16;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Plan {
     pub ret: Kind,
-    pub nargs: usize,
+    /// The size of an [`Kind::IntStruct`] return.
+    pub ret_size: u8,
+    pub nargs: u8,
     pub args: [Kind; MAX_ARGS],
 }
 
@@ -130,12 +135,12 @@ pub unsafe fn plan(cif: *const ffi_cif, variadic: bool) -> Option<Plan> {
         if nargs > MAX_ARGS {
             return None;
         }
-        let ret = match kind_of(cif.rtype) {
-            Some(k) => k,
+        let (ret, ret_size) = match kind_of(cif.rtype) {
+            Some(k) => (k, 0),
             // SAFETY: the rtype of a prepared CIF.
             None if unsafe { (*cif.rtype).size <= 16 && all_integer(cif.rtype) } => {
                 // SAFETY: as above.
-                Kind::IntStruct(unsafe { (*cif.rtype).size })
+                (Kind::IntStruct, unsafe { (*cif.rtype).size } as u8)
             }
             None => return None,
         };
@@ -145,13 +150,18 @@ pub unsafe fn plan(cif: *const ffi_cif, variadic: bool) -> Option<Plan> {
             // SAFETY: a prepared CIF has nargs argument types.
             let k = kind_of(unsafe { *cif.arg_types.add(i) })?;
             match k {
-                Kind::Void | Kind::IntStruct(_) => return None,
+                Kind::Void | Kind::IntStruct => return None,
                 Kind::F32 | Kind::F64 => floats += 1,
                 _ => ints += 1,
             }
             *slot = k;
         }
-        (ints <= INT_REGS && floats <= FLOAT_REGS).then_some(Plan { ret, nargs, args })
+        (ints <= INT_REGS && floats <= FLOAT_REGS).then_some(Plan {
+            ret,
+            ret_size,
+            nargs: nargs as u8,
+            args,
+        })
     }
 }
 
@@ -198,7 +208,7 @@ pub unsafe fn call(plan: &Plan, fun: usize, args: *mut *mut c_void, rvalue: *mut
     let mut i = [0u64; INT_REGS];
     let mut f = [0f64; FLOAT_REGS];
     let (mut ni, mut nf) = (0, 0);
-    for (k, kind) in plan.args[..plan.nargs].iter().enumerate() {
+    for (k, kind) in plan.args[..usize::from(plan.nargs)].iter().enumerate() {
         // SAFETY: the caller vouches for a pointer to a value of this kind.
         unsafe {
             let p = *args.add(k);
@@ -217,7 +227,7 @@ pub unsafe fn call(plan: &Plan, fun: usize, args: *mut *mut c_void, rvalue: *mut
                     f[nf] = f64::from_bits(u64::from(p.cast::<f32>().read_unaligned().to_bits()))
                 }
                 Kind::F64 => f[nf] = p.cast::<f64>().read_unaligned(),
-                Kind::Void | Kind::IntStruct(_) => {}
+                Kind::Void | Kind::IntStruct => {}
             }
         }
         match kind {
@@ -263,7 +273,8 @@ pub unsafe fn call(plan: &Plan, fun: usize, args: *mut *mut c_void, rvalue: *mut
         Kind::Void => {
             invoke!(regs::IntFn);
         }
-        Kind::IntStruct(size) => {
+        Kind::IntStruct => {
+            let size = usize::from(plan.ret_size);
             let r = invoke!(regs::PairFn);
             let bytes = [r.0.to_ne_bytes(), r.1.to_ne_bytes()];
             // SAFETY: `rvalue` has room for the struct (its size, at most
@@ -387,7 +398,7 @@ mod tests {
             prepare(&mut cif, sig, st, &mut at).unwrap();
             plan(&cif, false).unwrap()
         };
-        assert_eq!(p.ret, Kind::IntStruct(16));
+        assert_eq!((p.ret, p.ret_size), (Kind::IntStruct, 16));
         let (mut a, mut b) = (-7i32, 300i32);
         let mut args: [*mut c_void; 2] = [(&mut a as *mut i32).cast(), (&mut b as *mut i32).cast()];
         let mut r = [0u8; 16];

@@ -38,7 +38,7 @@ unsafe extern "C" fn call_fast(
         }
         // SAFETY: the control cell is a live Node Buffer of this thread (kept
         // by index.js); JavaScript writes only addresses of slots it holds.
-        let slot = unsafe { ((*control) as usize as *const Slot).read_unaligned() };
+        let slot = unsafe { &*((*control) as usize as *const Slot) };
         let guard = env::enter_sync();
         // SAFETY: the slot was filled by fill_slot after the full checks, and
         // JavaScript verified the same Buffers are passed, still attached.
@@ -104,7 +104,11 @@ pub fn fill_slot(
     if s.len < SLOT_SIZE {
         return Err(cx.throw(Error::InvalidCif("ffi.call: not a slot".into())));
     }
-    // SAFETY: the slot Buffer has SLOT_SIZE bytes (checked), any alignment.
-    unsafe { s.ptr.cast::<Slot>().write_unaligned(call.slot()) };
+    if !(s.ptr as usize).is_multiple_of(std::mem::align_of::<Slot>()) {
+        return Err(cx.throw(Error::InvalidCif("ffi.call: not a slot".into())));
+    }
+    // SAFETY: the slot Buffer has SLOT_SIZE bytes and is aligned (checked;
+    // Node allocates it with malloc), so call_fast can read it in place.
+    unsafe { s.ptr.cast::<Slot>().write(call.slot()) };
     Ok(())
 }
