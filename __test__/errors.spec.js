@@ -181,3 +181,12 @@ test('dlsym and dlerror on a closed handle; a second dlclose does nothing', (t) 
   t.regex(dlerror(lib), /no error|closed/)
   t.is(ffi.isNull(ffi.readPointer(lib, 0)), true, 'the handle Buffer reads as NULL once closed')
 })
+
+test('regression (fuzz): a length past the Buffer limit is our RangeError', (t) => {
+  const b = Buffer.alloc(8)
+  throwsCode(t, () => ffi.fromAddress(ffi.address(b), 2 ** 32 + 1), RangeError, 'ERR_OUT_OF_RANGE')
+  throwsCode(t, () => ffi.reinterpret(b, 2 ** 40), RangeError, 'ERR_OUT_OF_RANGE')
+  const holder = Buffer.alloc(8)
+  ffi.writePointer(holder, 0, b)
+  throwsCode(t, () => ffi.readPointer(holder, 0, 2 ** 33), RangeError, 'ERR_OUT_OF_RANGE')
+})

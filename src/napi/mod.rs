@@ -496,7 +496,22 @@ impl Cx {
                     .into(),
             )));
         }
-        napi_ok!(status);
+        if status != sys::Status::napi_ok {
+            // Node refuses lengths past its Buffer limit, with an error of
+            // its own: ours says what was asked.
+            let mut pending = false;
+            // SAFETY: valid env; the pending exception is cleared and dropped.
+            unsafe {
+                sys::napi_is_exception_pending(self.env, &mut pending);
+                if pending {
+                    let mut ex = ptr::null_mut();
+                    sys::napi_get_and_clear_last_exception(self.env, &mut ex);
+                }
+            }
+            return Err(self.throw(Error::OutOfRange(format!(
+                "a Buffer of {len} bytes at {at:#x} cannot be made (past the runtime's Buffer size limit)"
+            ))));
+        }
         Ok(v)
     }
 }
