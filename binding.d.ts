@@ -99,6 +99,9 @@ export declare function readPointer(buf: Js, offset: Js): Js
  */
 export declare function reinterpret(address: Js, length: Js, offset: Js, what?: string | undefined | null): Js
 
+/** Counts of live native objects (process-wide). */
+export declare function stats(): Js
+
 /**
  * A struct type over `fields` (addresses): one Node-owned Buffer holding
  * the `ffi_type` and its NULL-terminated element array.

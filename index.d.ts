@@ -277,6 +277,27 @@ export function allocCString(string: string): Buffer
 /** This platform's byte order. */
 export const endianness: 'LE' | 'BE'
 
+/** Counts of live native objects, for leak checks. */
+export interface FfiStats {
+  /** `ffi_closure`s allocated and not yet freed (process-wide). */
+  closures: number
+  /** Library handles whose native state is alive, open or closed (process-wide). */
+  libraries: number
+  /** Libraries not yet `dlclose`d (process-wide). */
+  librariesOpen: number
+  /** `callAsync` calls queued or running (process-wide). */
+  asyncCalls: number
+  /** Environments (main thread, Workers) with closure dispatch set up. */
+  environments: number
+  /** CIFs of this environment not yet garbage-collected. */
+  cifs: number
+  /** Struct types of this environment not yet garbage-collected. */
+  structTypes: number
+}
+
+/** Counts of live native objects, for leak checks. */
+export function stats(): FfiStats
+
 /** The dlopen module; the same object as `require('ffi/dlopen')`. */
 export const dlopen: typeof import('./dlopen')
 
@@ -327,6 +348,7 @@ declare const ffi: {
   readCString: typeof readCString
   allocCString: typeof allocCString
   endianness: typeof endianness
+  stats: typeof stats
   dlopen: typeof dlopen
 }
 export default ffi

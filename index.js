@@ -144,7 +144,7 @@ function prepare(name, abiValue, nfixed, rType, aTypes) {
     version: -1,
     live: [],
   })
-  return cif
+  return counted('cifs', cif)
 }
 
 function CIF(...args) {
@@ -167,7 +167,7 @@ function StructType(...fields) {
   const addrs = fields.map((f, i) => typeAddress(f, `ffi.StructType: field ${i}`))
   const t = native.structType(addrs)
   keptAlive.set(t, fields)
-  return t
+  return counted('structTypes', t)
 }
 
 function offsetsof(structType) {
@@ -369,6 +369,25 @@ function allocCString(string) {
   return b
 }
 
+// Live CIFs and struct types, for ffi.stats(): their memory is Node's, so
+// JavaScript counts them as they are made and collected.
+const live = { cifs: 0, structTypes: 0 }
+const collected = new FinalizationRegistry((kind) => live[kind]--)
+function counted(kind, buf) {
+  live[kind]++
+  collected.register(buf, kind)
+  return buf
+}
+
+/**
+ * Counts of live native objects: closures, libraries (and those still
+ * open), callAsync calls in flight and environments with closure dispatch
+ * (process-wide), and this environment's CIFs and struct types.
+ */
+function stats() {
+  return { ...native.stats(), cifs: live.cifs, structTypes: live.structTypes }
+}
+
 const status = Object.freeze({ FFI_OK: 0, FFI_BAD_TYPEDEF: 1, FFI_BAD_ABI: 2, FFI_BAD_ARGTYPE: 3 })
 
 const ffi = {
@@ -397,6 +416,7 @@ const ffi = {
   readCString,
   allocCString,
   endianness: info.endianness,
+  stats,
 }
 for (const [name, value] of Object.entries(status)) {
   Object.defineProperty(ffi, name, { value, enumerable: true, writable: false })

@@ -32,6 +32,7 @@ export const {
   readCString,
   allocCString,
   endianness,
+  stats,
   dlopen,
   TYPE_VOID,
   TYPE_INT,

@@ -247,3 +247,22 @@ test('creating and dropping 20,000 closures keeps memory bounded', async (t) => 
   const grown = process.memoryUsage().rss - before
   t.true(grown < 64 * 1024 * 1024, `RSS grew ${(grown / 1048576).toFixed(1)} MiB over 20,000 closures`)
 })
+
+test('a closure freed while a C thread is inside a call to it: that call completes', async (t) => {
+  let c
+  c = callback('int', ['int'], (x) => {
+    ffi.Closure.free(c) // the calling thread is waiting on this very call
+    return x + 100
+  })
+  const cif = ffi.CIF(ffi.types.int, ffi.types.pointer, ffi.types.int)
+  const fnArg = Buffer.alloc(P)
+  ffi.writePointer(fnArg, 0, c)
+  const x = Buffer.alloc(4)
+  x.writeInt32LE(5)
+  const aValues = Buffer.alloc(2 * P)
+  ffi.writePointer(aValues, 0, fnArg)
+  ffi.writePointer(aValues, P, x)
+  const rValue = Buffer.alloc(8)
+  await ffi.callAsync(cif, sym('call_in_thread'), rValue, aValues)
+  t.is(rValue.readInt32LE(0), 105)
+})

@@ -105,6 +105,7 @@ impl<H: Handler> Closure<H> {
                 code.as_ptr(),
             )
         };
+        crate::stats::CLOSURES.up();
         let this = Closure {
             closure,
             code,
@@ -137,6 +138,7 @@ impl<H: Handler> Drop for Closure<H> {
             ffi_closure_free(self.closure.as_ptr().cast());
             drop(Arc::from_raw(self.handler));
         }
+        crate::stats::CLOSURES.down();
     }
 }
 

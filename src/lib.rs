@@ -12,7 +12,8 @@
 //! - [`closure`]: `ffi_closure`s calling a [`closure::Handler`], panic-safe;
 //! - [`library`]: `dlopen`/`dlsym`/`dlclose` with per-handle errors;
 //! - [`pointer`]: bounds and address checks for the pointer helpers;
-//! - [`os`]: `errno` and `GetLastError()`.
+//! - [`os`]: `errno` and `GetLastError()`;
+//! - [`stats`]: counts of live native objects, for leak checks.
 //!
 //! [`napi`] is the thin N-API layer: conversions from and to JavaScript
 //! values, and nothing else. The JavaScript surface (`index.js`) holds the
@@ -28,6 +29,7 @@ pub mod error;
 pub mod library;
 pub mod os;
 pub mod pointer;
+pub mod stats;
 pub mod types;
 
 pub mod napi;

@@ -125,6 +125,8 @@ impl Library {
         let handle = raw.into_raw();
         // SAFETY: the handle came from into_raw just above and is owned once.
         let raw = unsafe { RawLibrary::from_raw(handle) };
+        crate::stats::LIBRARIES.up();
+        crate::stats::LIBRARIES_OPEN.up();
         Ok(Library {
             raw: Some(raw),
             handle: handle as usize,
@@ -166,11 +168,14 @@ impl Library {
     pub fn close(&mut self) -> Result<()> {
         match self.raw.take() {
             None => Ok(()),
-            Some(raw) => raw.close().map_err(|e| {
-                let e = Error::Dlopen(format!("dlclose({}): {}", self.name, loader_text(&e)));
-                self.last_error = Some(e.message().to_string());
-                e
-            }),
+            Some(raw) => {
+                crate::stats::LIBRARIES_OPEN.down();
+                raw.close().map_err(|e| {
+                    let e = Error::Dlopen(format!("dlclose({}): {}", self.name, loader_text(&e)));
+                    self.last_error = Some(e.message().to_string());
+                    e
+                })
+            }
         }
     }
 
@@ -198,7 +203,9 @@ impl Drop for Library {
         // Deliberately leak the loader's reference: see the type's docs.
         if let Some(raw) = self.raw.take() {
             let _ = raw.into_raw();
+            crate::stats::LIBRARIES_OPEN.down();
         }
+        crate::stats::LIBRARIES.down();
     }
 }
 

@@ -76,6 +76,7 @@ unsafe extern "C" fn complete(env: sys::napi_env, status: sys::napi_status, data
     // SAFETY: the AsyncCall that call_async queued, reclaimed once here on
     // the JavaScript thread.
     let job = unsafe { Box::from_raw(data.cast::<AsyncCall>()) };
+    crate::stats::ASYNC_CALLS.down();
     let cx = Cx { env };
     // SAFETY: references and work of this env, released once.
     unsafe {
@@ -163,5 +164,6 @@ pub fn call_async(
         ));
         napi_ok!(sys::napi_queue_async_work(cx.env, (*job).work));
     }
+    crate::stats::ASYNC_CALLS.up();
     Ok(())
 }

@@ -72,6 +72,7 @@ unsafe extern "C" fn cleanup(arg: *mut c_void) {
         // handing every queued call to the callback with a NULL env.
         st.tsfn = ptr::null_mut();
     }
+    crate::stats::ENVIRONMENTS.down();
     let _ = CURRENT_PTR.try_with(|c| c.set(ptr::null()));
     let _ = CURRENT.try_with(|c| c.borrow_mut().take());
 }
@@ -166,6 +167,7 @@ pub fn get_or_init(cx: &Cx, call_js: CallJs) -> napi::Result<Arc<EnvShared>> {
         // SAFETY: registers a plain function that only stores a flag.
         unsafe { libc::atexit(on_exit) };
     });
+    crate::stats::ENVIRONMENTS.up();
     CURRENT_PTR.with(|c| c.set(Arc::as_ptr(&shared)));
     CURRENT.with(|c| *c.borrow_mut() = Some(shared.clone()));
     Ok(shared)

@@ -64,6 +64,24 @@ pub fn info(env: Env) -> napi::Result<Js> {
     Ok(Js(out))
 }
 
+/// Counts of live native objects (process-wide).
+#[napi]
+pub fn stats(env: Env) -> napi::Result<Js> {
+    use crate::stats;
+    let cx = Cx::new(&env);
+    let out = cx.object()?;
+    for (name, c) in [
+        ("closures", &stats::CLOSURES),
+        ("libraries", &stats::LIBRARIES),
+        ("librariesOpen", &stats::LIBRARIES_OPEN),
+        ("asyncCalls", &stats::ASYNC_CALLS),
+        ("environments", &stats::ENVIRONMENTS),
+    ] {
+        cx.set(out, name, cx.f64(c.get() as f64)?)?;
+    }
+    Ok(Js(out))
+}
+
 /// Builds the typed error for `code`: the checks that need object identity
 /// (a `cif` this module did not prepare) are made in JavaScript, but every
 /// error's class and shape is decided here, in `error.rs`.
