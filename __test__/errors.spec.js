@@ -183,10 +183,25 @@ test('dlsym and dlerror on a closed handle; a second dlclose does nothing', (t) 
 })
 
 test('regression (fuzz): a length past the Buffer limit is our RangeError', (t) => {
+  // Node 20 refuses Buffers past 2^32 bytes with ERR_BUFFER_TOO_LARGE of its
+  // own; later versions allow far more. One byte past this runtime's limit is
+  // refused on each, with our code. (A view that large must never be shown:
+  // formatting it would read memory that is not there.)
+  const tooLong = require('node:buffer').constants.MAX_LENGTH + 1
   const b = Buffer.alloc(8)
-  throwsCode(t, () => ffi.fromAddress(ffi.address(b), 2 ** 32 + 1), RangeError, 'ERR_OUT_OF_RANGE')
-  throwsCode(t, () => ffi.reinterpret(b, 2 ** 40), RangeError, 'ERR_OUT_OF_RANGE')
+  const expectRange = (f) => {
+    let error
+    try {
+      f()
+    } catch (e) {
+      error = e
+    }
+    t.true(error instanceof RangeError, `expected a RangeError, got ${error ? error.constructor.name : 'a result'}`)
+    t.is(error && error.code, 'ERR_OUT_OF_RANGE')
+  }
+  expectRange(() => ffi.fromAddress(ffi.address(b), tooLong))
+  expectRange(() => ffi.reinterpret(b, tooLong))
   const holder = Buffer.alloc(8)
   ffi.writePointer(holder, 0, b)
-  throwsCode(t, () => ffi.readPointer(holder, 0, 2 ** 33), RangeError, 'ERR_OUT_OF_RANGE')
+  expectRange(() => ffi.readPointer(holder, 0, tooLong))
 })
