@@ -1,7 +1,7 @@
 'use strict'
 
 const test = require('ava')
-const { ffi, fx, sym, struct, bind, callback } = require('./helpers/c')
+const { ffi, fx, fxAsync, sym, struct, bind, callback } = require('./helpers/c')
 const { dlopen, dlsym } = require('ffi/dlopen')
 
 const P = ffi.sizeof.pointer
@@ -125,18 +125,7 @@ test('C sees its own errno after a callback', (t) => {
 
 test('a closure called from a thread C made, through callAsync', async (t) => {
   const cb = callback('int', ['int'], (x) => x * 3 + 1)
-  const cif = ffi.CIF(ffi.types.int, ffi.types.pointer, ffi.types.int)
-  const fnArg = Buffer.alloc(P)
-  ffi.writePointer(fnArg, 0, cb)
-  const x = Buffer.alloc(4)
-  x.writeInt32LE(14)
-  const aValues = Buffer.alloc(2 * P)
-  ffi.writePointer(aValues, 0, fnArg)
-  ffi.writePointer(aValues, P, x)
-  const rValue = Buffer.alloc(8)
-  const errno = await ffi.callAsync(cif, sym('call_in_thread'), rValue, aValues)
-  t.is(rValue.readInt32LE(0), 43)
-  t.is(errno, 0)
+  t.is(await fxAsync('call_in_thread', 'int', ['pointer', 'int'])(cb, 14), 43)
 })
 
 test('8 threads each calling a closure 1,000 times: every call answered, the sum exact', async (t) => {
@@ -145,19 +134,9 @@ test('8 threads each calling a closure 1,000 times: every call answered, the sum
     calls++
     return i * 2 + 1
   })
-  const cif = ffi.CIF(ffi.types.int64, ffi.types.pointer, ffi.types.int, ffi.types.int)
-  const fnArg = Buffer.alloc(P)
-  ffi.writePointer(fnArg, 0, cb)
-  const n = Buffer.alloc(4)
-  n.writeInt32LE(8)
-  const per = Buffer.alloc(4)
-  per.writeInt32LE(1000)
-  const aValues = Buffer.alloc(3 * P)
-  ;[fnArg, n, per].forEach((b, i) => ffi.writePointer(aValues, i * P, b))
-  const rValue = Buffer.alloc(8)
-  await ffi.callAsync(cif, sym('call_in_threads'), rValue, aValues)
+  const total = await fxAsync('call_in_threads', 'int64', ['pointer', 'int', 'int'])(cb, 8, 1000)
   // Each thread i calls cb(i*1000 + j) for j < 1000: sum of 2k+1 for k < 8000.
-  t.is(rValue.readBigInt64LE(0), BigInt(8000 * 8000))
+  t.is(total, BigInt(8000 * 8000))
   t.is(calls, 8000)
 })
 
@@ -254,15 +233,5 @@ test('a closure freed while a C thread is inside a call to it: that call complet
     ffi.Closure.free(c) // the calling thread is waiting on this very call
     return x + 100
   })
-  const cif = ffi.CIF(ffi.types.int, ffi.types.pointer, ffi.types.int)
-  const fnArg = Buffer.alloc(P)
-  ffi.writePointer(fnArg, 0, c)
-  const x = Buffer.alloc(4)
-  x.writeInt32LE(5)
-  const aValues = Buffer.alloc(2 * P)
-  ffi.writePointer(aValues, 0, fnArg)
-  ffi.writePointer(aValues, P, x)
-  const rValue = Buffer.alloc(8)
-  await ffi.callAsync(cif, sym('call_in_thread'), rValue, aValues)
-  t.is(rValue.readInt32LE(0), 105)
+  t.is(await fxAsync('call_in_thread', 'int', ['pointer', 'int'])(c, 5), 105)
 })

@@ -305,15 +305,9 @@ unsafe fn with_private_args<R>(
 mod tests {
     use super::*;
     use crate::cif::{prepare, Signature};
-    use crate::types::builtin_types;
-    use libffi_sys::ffi_type;
 
-    fn ty(name: &str) -> *mut ffi_type {
-        builtin_types()
-            .into_iter()
-            .find(|(n, _)| *n == name)
-            .unwrap()
-            .1
+    fn ty(name: &str) -> *mut libffi_sys::ffi_type {
+        crate::types::builtin(name).expect("a builtin type name")
     }
 
     fn region<T>(v: &mut [T]) -> Region {

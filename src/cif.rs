@@ -220,14 +220,9 @@ pub unsafe fn needs(cif: *const ffi_cif) -> Needs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::builtin_types;
 
-    pub(crate) fn ty(name: &str) -> *mut ffi_type {
-        builtin_types()
-            .into_iter()
-            .find(|(n, _)| *n == name)
-            .unwrap()
-            .1
+    fn ty(name: &str) -> *mut libffi_sys::ffi_type {
+        crate::types::builtin(name).expect("a builtin type name")
     }
 
     #[test]

@@ -146,15 +146,10 @@ impl<H: Handler> Drop for Closure<H> {
 mod tests {
     use super::*;
     use crate::cif::{prepare, Signature};
-    use crate::types::builtin_types;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn ty(name: &str) -> *mut libffi_sys::ffi_type {
-        builtin_types()
-            .into_iter()
-            .find(|(n, _)| *n == name)
-            .unwrap()
-            .1
+        crate::types::builtin(name).expect("a builtin type name")
     }
 
     struct Compare {

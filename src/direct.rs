@@ -327,14 +327,9 @@ pub unsafe fn call(_: &Plan, _: usize, _: *mut *mut c_void, _: *mut c_void) {
 mod tests {
     use super::*;
     use crate::cif::{prepare, Signature};
-    use crate::types::builtin_types;
 
-    fn ty(name: &str) -> *mut ffi_type {
-        builtin_types()
-            .into_iter()
-            .find(|(n, _)| *n == name)
-            .unwrap()
-            .1
+    fn ty(name: &str) -> *mut libffi_sys::ffi_type {
+        crate::types::builtin(name).expect("a builtin type name")
     }
 
     fn plan_for(ret: &str, args: &[&str], variadic: bool) -> Option<Plan> {

@@ -39,6 +39,14 @@ pub fn builtin_types() -> Vec<(&'static str, *mut ffi_type)> {
     }
 }
 
+/// The builtin type of this fixed-width name (`"int32"`, `"pointer"`, …).
+pub fn builtin(name: &str) -> Option<*mut ffi_type> {
+    builtin_types()
+        .into_iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, t)| t)
+}
+
 /// The fixed-width name of an integer type of `size` bytes.
 fn int_name(size: usize, signed: bool) -> &'static str {
     match (size, signed) {
@@ -167,10 +175,7 @@ fn builtin_for_code(code: u16) -> Option<*mut ffi_type> {
         FFI_TYPE_POINTER => "pointer",
         _ => return None,
     };
-    builtin_types()
-        .into_iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, t)| t)
+    builtin(name)
 }
 
 /// What a checked type description says.
@@ -313,12 +318,8 @@ pub unsafe fn struct_offsets(t: *mut ffi_type) -> Result<Vec<usize>> {
 mod tests {
     use super::*;
 
-    fn ty(name: &str) -> *mut ffi_type {
-        builtin_types()
-            .into_iter()
-            .find(|(n, _)| *n == name)
-            .unwrap()
-            .1
+    fn ty(name: &str) -> *mut libffi_sys::ffi_type {
+        crate::types::builtin(name).expect("a builtin type name")
     }
 
     #[test]

@@ -82,24 +82,43 @@ function decodeReturn(t, rValue) {
   return t === 'bool' ? wide !== 0n : Number(wide)
 }
 
-/** Binds `fn` (a pointer Buffer) as a JavaScript function. */
-function bind(fn, ret, args, { abi, nfixed } = {}) {
+/** aValues for `values` of `args` types, each in a Buffer of its own. */
+function encodeArgs(args, values) {
+  const aValues = Buffer.alloc(ffi.sizeof.pointer * args.length)
+  args.forEach((t, i) => {
+    const b = Buffer.alloc(Math.max(sizeOf(t), 1))
+    encodeInto(t, values[i], b, 0)
+    ffi.writePointer(aValues, i * ffi.sizeof.pointer, b)
+  })
+  return aValues
+}
+
+function prepare(ret, args, { abi, nfixed } = {}) {
   const head = abi === undefined ? [] : [abi]
   const types = [ffiType(ret), ...args.map(ffiType)]
-  const cif = nfixed === undefined ? ffi.CIF(...head, ...types) : ffi.CIFVar(...head, nfixed, ...types)
+  return nfixed === undefined ? ffi.CIF(...head, ...types) : ffi.CIFVar(...head, nfixed, ...types)
+}
+
+/** Binds `fn` (a pointer Buffer) as a JavaScript function. */
+function bind(fn, ret, args, opts) {
+  const cif = prepare(ret, args, opts)
   const f = (...values) => {
-    const aValues = Buffer.alloc(ffi.sizeof.pointer * args.length)
-    args.forEach((t, i) => {
-      const b = Buffer.alloc(Math.max(sizeOf(t), 1))
-      encodeInto(t, values[i], b, 0)
-      ffi.writePointer(aValues, i * ffi.sizeof.pointer, b)
-    })
     const rValue = Buffer.alloc(Math.max(sizeOf(ret), ARG))
-    ffi.call(cif, fn, rValue, aValues)
+    ffi.call(cif, fn, rValue, encodeArgs(args, values))
     return ret === 'void' ? undefined : decodeReturn(ret, rValue)
   }
   f.cif = cif
   return f
+}
+
+/** The same through ffi.callAsync: resolves to the decoded return value. */
+function bindAsync(fn, ret, args, opts) {
+  const cif = prepare(ret, args, opts)
+  return async (...values) => {
+    const rValue = Buffer.alloc(Math.max(sizeOf(ret), ARG))
+    await ffi.callAsync(cif, fn, rValue, encodeArgs(args, values))
+    return ret === 'void' ? undefined : decodeReturn(ret, rValue)
+  }
 }
 
 /** Writes a closure's return value: a narrow integer as a whole ffi_arg. */
@@ -139,4 +158,9 @@ function fx(name, ret, args, opts) {
   return bind(sym(name), ret, args, opts)
 }
 
-module.exports = { ffi, struct, bind, sym, fx, fixtureLib, sizeOf, scalars, callback }
+/** Binds a fixture function for calls on the thread pool. */
+function fxAsync(name, ret, args, opts) {
+  return bindAsync(sym(name), ret, args, opts)
+}
+
+module.exports = { ffi, struct, bind, bindAsync, sym, fx, fxAsync, fixtureLib, sizeOf, scalars, callback }

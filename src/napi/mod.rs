@@ -125,6 +125,19 @@ impl Cx {
         r.map_err(|e| self.throw(e))
     }
 
+    /// Clears an exception N-API left pending, to throw ours instead.
+    fn drop_pending_exception(&self) {
+        let mut pending = false;
+        // SAFETY: valid env; the cleared exception is dropped.
+        unsafe {
+            sys::napi_is_exception_pending(self.env, &mut pending);
+            if pending {
+                let mut ex = ptr::null_mut();
+                sys::napi_get_and_clear_last_exception(self.env, &mut ex);
+            }
+        }
+    }
+
     pub fn type_of(&self, v: Js) -> napi::Result<sys::napi_valuetype> {
         let mut t = 0;
         // SAFETY: valid env and value.
@@ -150,15 +163,7 @@ impl Cx {
             s
         } else {
             // A pending exception from the failed coercion must not leak.
-            let mut pending = false;
-            // SAFETY: valid env; clearing returns the exception we drop.
-            unsafe {
-                sys::napi_is_exception_pending(self.env, &mut pending);
-                if pending {
-                    let mut ex = ptr::null_mut();
-                    sys::napi_get_and_clear_last_exception(self.env, &mut ex);
-                }
-            }
+            self.drop_pending_exception();
             "?".into()
         };
         let kind = match self.type_of(v)? {
@@ -499,15 +504,7 @@ impl Cx {
         if status != sys::Status::napi_ok {
             // Node refuses lengths past its Buffer limit, with an error of
             // its own: ours says what was asked.
-            let mut pending = false;
-            // SAFETY: valid env; the pending exception is cleared and dropped.
-            unsafe {
-                sys::napi_is_exception_pending(self.env, &mut pending);
-                if pending {
-                    let mut ex = ptr::null_mut();
-                    sys::napi_get_and_clear_last_exception(self.env, &mut ex);
-                }
-            }
+            self.drop_pending_exception();
             return Err(self.throw(Error::OutOfRange(format!(
                 "a Buffer of {len} bytes at {at:#x} cannot be made (past the runtime's Buffer size limit)"
             ))));
