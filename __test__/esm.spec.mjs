@@ -28,6 +28,18 @@ test('abs through the ESM entry', (t) => {
   t.is(rValue.readInt32LE(0), 9)
 })
 
+test('ffi/dlopen has named ESM exports, the flags included', async (t) => {
+  const { dlopen, dlsym, dlclose, dlerror, extension, RTLD_NOW, RTLD_LAZY } = await import('ffi/dlopen')
+  t.is(dlopen, dlopenModule.dlopen)
+  t.is(extension, dlopenModule.extension)
+  t.is(RTLD_NOW, require('ffi/dlopen').RTLD_NOW)
+  t.is(typeof RTLD_LAZY, process.platform === 'win32' ? 'undefined' : 'number')
+  const lib = dlopen(null, RTLD_NOW)
+  t.false(ffi.isNull(ffi.readPointer(dlsym(lib, 'abs'), 0)))
+  t.is(dlerror(lib), 'no error')
+  dlclose(lib)
+})
+
 test('ffi/buffer loads from ESM', async (t) => {
   await import('ffi/buffer')
   t.is(typeof Buffer.prototype.readPointerLE, 'function')

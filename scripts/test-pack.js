@@ -30,10 +30,14 @@ function hostTriple() {
   return `${platform}-${arch}`
 }
 
+// npm's own script, run with this node: the consumer's PATH below has no npm.
+const npmCli =
+  process.env.npm_execpath && /\.c?js$/.test(process.env.npm_execpath)
+    ? process.env.npm_execpath
+    : fs.realpathSync(execFileSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' }).trim())
+
 function npm(args, opts = {}) {
-  const cli = process.env.npm_execpath && process.env.npm_execpath.endsWith('.js') ? process.env.npm_execpath : null
-  const [cmd, argv] = cli ? [process.execPath, [cli, ...args]] : ['npm', args]
-  return execFileSync(cmd, argv, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...opts })
+  return execFileSync(process.execPath, [npmCli, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...opts })
 }
 
 const triple = hostTriple()
@@ -48,7 +52,7 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ffi-pack-'))
 const listing = JSON.parse(npm(['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root }))[0]
 const files = listing.files.map((f) => f.path).sort()
 console.log(`# main package: ${files.join(' ')}`)
-for (const need of ['index.js', 'index.mjs', 'index.d.ts', 'dlopen.js', 'buffer.js', 'native.js', 'binding.js', 'package.json', 'README.md']) {
+for (const need of ['index.js', 'index.mjs', 'index.d.ts', 'dlopen.js', 'dlopen.mjs', 'buffer.js', 'native.js', 'binding.js', 'package.json', 'README.md']) {
   check(files.includes(need), `the main tarball holds ${need}`)
 }
 check(!files.some((f) => /^(src|target|__test__|npm|benchmark|scripts|examples|\.ci)\//.test(f)), 'no sources, build output, tests or scripts')
