@@ -131,41 +131,60 @@ impl Checked {
     /// pointer must point to storage of its argument's type. That is the
     /// caller's word, as in C: only NULL can be checked.
     pub unsafe fn perform(self) -> Outcome {
-        let Checked {
-            cif,
-            fun,
-            rvalue,
-            args,
-            nargs,
-            private,
-            direct,
-        } = self;
-        // SAFETY: `fun` is a function of the CIF's signature (caller's word);
-        // every argument pointer is non-NULL; `rvalue` has room for the
-        // return value, or is NULL for void, which libffi accepts.
-        let invoke = |args: *mut *mut c_void| unsafe {
-            os::clear_last_error();
-            os::set_errno(0);
-            match &direct {
-                Some(plan) => crate::direct::call(plan, fun, args, rvalue),
-                None => ffi_call(
-                    cif,
-                    Some(std::mem::transmute::<usize, unsafe extern "C" fn()>(fun)),
-                    rvalue,
-                    args,
-                ),
-            }
-            Outcome {
-                errno: os::errno(),
-                last_error: os::last_error(),
-            }
-        };
-        if private {
-            // SAFETY: as for the call; the copies live until it returns.
-            unsafe { with_private_args(cif, args, nargs, invoke) }
-        } else {
-            invoke(args)
+        // SAFETY: the caller's word, passed on.
+        unsafe {
+            invoke(
+                self.cif,
+                self.fun,
+                self.rvalue,
+                self.args,
+                self.nargs,
+                self.private,
+                self.direct.as_ref(),
+            )
         }
+    }
+}
+
+/// Makes a checked call (shared by [`Checked::perform`] and
+/// [`Slot::repeat`], which passes its plan by reference: no copy per call).
+///
+/// # Safety
+/// As [`Checked::perform`], for values that passed [`check`].
+unsafe fn invoke(
+    cif: *mut ffi_cif,
+    fun: usize,
+    rvalue: *mut c_void,
+    args: *mut *mut c_void,
+    nargs: usize,
+    private: bool,
+    direct: Option<&crate::direct::Plan>,
+) -> Outcome {
+    // SAFETY: `fun` is a function of the CIF's signature (caller's word);
+    // every argument pointer is non-NULL; `rvalue` has room for the return
+    // value, or is NULL for void, which libffi accepts.
+    let call = |args: *mut *mut c_void| unsafe {
+        os::clear_last_error();
+        os::set_errno(0);
+        match direct {
+            Some(plan) => crate::direct::call(plan, fun, args, rvalue),
+            None => ffi_call(
+                cif,
+                Some(std::mem::transmute::<usize, unsafe extern "C" fn()>(fun)),
+                rvalue,
+                args,
+            ),
+        }
+        Outcome {
+            errno: os::errno(),
+            last_error: os::last_error(),
+        }
+    };
+    if private {
+        // SAFETY: as for the call; the copies live until it returns.
+        unsafe { with_private_args(cif, args, nargs, call) }
+    } else {
+        call(args)
     }
 }
 
@@ -216,17 +235,18 @@ impl Slot {
                 )));
             }
         }
-        let call = Checked {
-            cif: self.cif,
-            fun: self.fun,
-            rvalue: self.rvalue,
-            args: self.args,
-            nargs: self.nargs,
-            private: self.private != 0,
-            direct: self.direct,
-        };
         // SAFETY: the caller's word, as for perform.
-        Ok(unsafe { call.perform() })
+        Ok(unsafe {
+            invoke(
+                self.cif,
+                self.fun,
+                self.rvalue,
+                self.args,
+                self.nargs,
+                self.private != 0,
+                self.direct.as_ref(),
+            )
+        })
     }
 }
 

@@ -42,14 +42,14 @@ pub(super) fn deadlock_error() -> Error {
 /// The `errno` the last synchronous call on this thread left.
 #[napi]
 pub fn errno() -> i32 {
-    crate::call::last_outcome().errno
+    super::env::THREAD.with(|t| t.last.get().errno)
 }
 
 /// `GetLastError()` after the last synchronous call on this thread (0
 /// off Windows).
 #[napi]
 pub fn last_error() -> i32 {
-    crate::call::last_outcome().last_error
+    super::env::THREAD.with(|t| t.last.get().last_error)
 }
 
 /// A call on the thread pool, with references that keep every Buffer (and

@@ -3,7 +3,7 @@
 //! their calls to the JavaScript thread, whether the environment is still
 //! alive, and whether its JavaScript thread is blocked in a synchronous call.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::os::raw::c_void;
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Once};
 use napi::sys;
 
 use super::{napi_ok, Cx};
+use crate::call::Outcome;
 
 /// Set once the process runs its exit handlers: from then on no thread
 /// touches N-API.
@@ -52,9 +53,26 @@ unsafe impl Sync for EnvShared {}
 
 thread_local! {
     static CURRENT: RefCell<Option<Arc<EnvShared>>> = const { RefCell::new(None) };
-    /// The same, as a plain pointer for the call path (no reference count
-    /// traffic per call); CURRENT keeps it alive while it is set.
-    static CURRENT_PTR: std::cell::Cell<*const EnvShared> = const { std::cell::Cell::new(ptr::null()) };
+    /// What the call path reads on every call, in one place: in a cdylib
+    /// each thread-local is a call to `__tls_get_addr`, so one, not three.
+    pub static THREAD: Thread = const {
+        Thread {
+            shared: Cell::new(ptr::null()),
+            control: Cell::new(ptr::null()),
+            last: Cell::new(Outcome { errno: 0, last_error: 0 }),
+        }
+    };
+}
+
+/// This thread's state for the call path.
+pub struct Thread {
+    /// CURRENT as a plain pointer (no reference counting per call); CURRENT
+    /// keeps it alive while it is set.
+    pub shared: Cell<*const EnvShared>,
+    /// The fast path's control cell (see fast.rs).
+    pub control: Cell<*const f64>,
+    /// The outcome of the last synchronous call (`ffi.errno()`).
+    pub last: Cell<Outcome>,
 }
 
 /// The callback of the thread-safe function: runs a queued closure call.
@@ -73,7 +91,7 @@ unsafe extern "C" fn cleanup(arg: *mut c_void) {
         st.tsfn = ptr::null_mut();
     }
     crate::stats::ENVIRONMENTS.down();
-    let _ = CURRENT_PTR.try_with(|c| c.set(ptr::null()));
+    let _ = THREAD.try_with(|t| t.shared.set(ptr::null()));
     let _ = CURRENT.try_with(|c| c.borrow_mut().take());
 }
 
@@ -168,7 +186,7 @@ pub fn get_or_init(cx: &Cx, call_js: CallJs) -> napi::Result<Arc<EnvShared>> {
         unsafe { libc::atexit(on_exit) };
     });
     crate::stats::ENVIRONMENTS.up();
-    CURRENT_PTR.with(|c| c.set(Arc::as_ptr(&shared)));
+    THREAD.with(|t| t.shared.set(Arc::as_ptr(&shared)));
     CURRENT.with(|c| *c.borrow_mut() = Some(shared.clone()));
     Ok(shared)
 }
@@ -176,8 +194,9 @@ pub fn get_or_init(cx: &Cx, call_js: CallJs) -> napi::Result<Arc<EnvShared>> {
 /// Marks this thread as blocked in a synchronous call while it lives.
 pub struct SyncGuard(*const EnvShared);
 
-pub fn enter_sync() -> SyncGuard {
-    let shared = CURRENT_PTR.with(std::cell::Cell::get);
+/// Marks the thread whose state is `t` as blocked in a synchronous call.
+pub fn enter_sync(t: &Thread) -> SyncGuard {
+    let shared = t.shared.get();
     // SAFETY: CURRENT holds the Arc while the pointer is set, and only the
     // cleanup hook (which cannot run during a call on this thread) clears it.
     if let Some(s) = unsafe { shared.as_ref() } {

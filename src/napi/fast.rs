@@ -4,7 +4,6 @@
 //! address into this thread's control cell and calls `callFast`, a raw
 //! N-API function of no arguments: no conversion, no Buffer lookup.
 
-use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 
@@ -15,12 +14,6 @@ use super::{env, napi_ok, Cx, Js};
 use crate::call::{Region, Slot};
 use crate::error::Error;
 
-thread_local! {
-    /// This thread's control cell: the address of the slot to call, as a
-    /// double (a Float64Array over it is JavaScript's side).
-    static CONTROL: Cell<*const f64> = const { Cell::new(ptr::null()) };
-}
-
 /// Bytes of a slot Buffer.
 pub const SLOT_SIZE: usize = std::mem::size_of::<Slot>();
 
@@ -30,24 +23,26 @@ unsafe extern "C" fn call_fast(
 ) -> sys::napi_value {
     let cx = Cx { env };
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        let control = CONTROL.with(Cell::get);
-        if control.is_null() {
-            return Err(Error::InvalidCif(
-                "ffi.call: the fast path is not set up on this thread".into(),
-            ));
-        }
-        // SAFETY: the control cell is a live Node Buffer of this thread (kept
-        // by index.js); JavaScript writes only addresses of slots it holds.
-        let slot = unsafe { &*((*control) as usize as *const Slot) };
-        let guard = env::enter_sync();
-        // SAFETY: the slot was filled by fill_slot after the full checks, and
-        // JavaScript verified the same Buffers are passed, still attached.
-        let outcome = unsafe { slot.repeat() }?;
-        crate::call::record(outcome);
-        if guard.leave() {
-            return Err(super::call::deadlock_error());
-        }
-        Ok(())
+        env::THREAD.with(|t| {
+            let control = t.control.get();
+            if control.is_null() {
+                return Err(Error::InvalidCif(
+                    "ffi.call: the fast path is not set up on this thread".into(),
+                ));
+            }
+            // SAFETY: the control cell is a live Node Buffer of this thread (kept
+            // by index.js); JavaScript writes only addresses of slots it holds.
+            let slot = unsafe { &*((*control) as usize as *const Slot) };
+            let guard = env::enter_sync(t);
+            // SAFETY: the slot was filled by fill_slot after the full checks, and
+            // JavaScript verified the same Buffers are passed, still attached.
+            let outcome = unsafe { slot.repeat() }?;
+            t.last.set(outcome);
+            if guard.leave() {
+                return Err(super::call::deadlock_error());
+            }
+            Ok(())
+        })
     }));
     match outcome {
         Ok(Ok(())) => {}
@@ -68,7 +63,7 @@ unsafe extern "C" fn call_fast(
 pub fn fast_init(env: Env) -> napi::Result<Js> {
     let cx = Cx::new(&env);
     let (control, mem) = cx.node_buffer(std::mem::size_of::<f64>())?;
-    CONTROL.with(|c| c.set(mem.cast::<f64>()));
+    env::THREAD.with(|t| t.control.set(mem.cast::<f64>()));
     let mut f = ptr::null_mut();
     let name = "callFast";
     // SAFETY: a plain function with no data.
