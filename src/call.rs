@@ -35,8 +35,10 @@ pub fn last_outcome() -> Outcome {
 }
 
 /// A call whose Buffers passed the checks against its CIF, ready to run on
-/// any thread.
-#[derive(Debug)]
+/// any thread. The fast path keeps one per CIF, as it is, in a Buffer only
+/// the N-API layer writes (hence `repr(C)` and `Copy`), and repeats it.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
 pub struct Checked {
     cif: *mut ffi_cif,
     fun: usize,
@@ -87,15 +89,8 @@ pub unsafe fn check(
         )));
     }
     let args = avalues.ptr.cast::<*mut c_void>();
-    for i in 0..needs.nargs {
-        // SAFETY: `avalues` holds `nargs` pointers (checked above); a Buffer
-        // may sit at any byte offset, hence the unaligned read.
-        if unsafe { args.add(i).read_unaligned() }.is_null() {
-            return Err(Error::NullPointer(format!(
-                "ffi.call: aValues holds NULL for argument {i}"
-            )));
-        }
-    }
+    // SAFETY: `avalues` holds `nargs` pointers (checked above).
+    unsafe { check_args(args, needs.nargs) }?;
     // A by-value struct argument gets a private array and a private copy on
     // every ABI: libffi 3.5 rewrites `avalue[i]` to its own stack copy for
     // large structs (x86-64, both ABIs; Win64 for odd sizes), which would
@@ -122,6 +117,24 @@ pub unsafe fn check(
     })
 }
 
+/// Refuses a NULL argument pointer, the one thing about them C can't be
+/// trusted with and that can be checked.
+///
+/// # Safety
+/// `args` must hold `nargs` readable pointers (any alignment: a Buffer may
+/// sit at any byte offset).
+unsafe fn check_args(args: *mut *mut c_void, nargs: usize) -> Result<()> {
+    for i in 0..nargs {
+        // SAFETY: the caller vouches for nargs pointers.
+        if unsafe { args.add(i).read_unaligned() }.is_null() {
+            return Err(Error::NullPointer(format!(
+                "ffi.call: aValues holds NULL for argument {i}"
+            )));
+        }
+    }
+    Ok(())
+}
+
 impl Checked {
     /// Makes the call. `errno` (and `GetLastError()`) are cleared before it,
     /// so what is read afterwards is what the callee left.
@@ -130,123 +143,51 @@ impl Checked {
     /// `fun` must be a function with the CIF's signature, and every argument
     /// pointer must point to storage of its argument's type. That is the
     /// caller's word, as in C: only NULL can be checked.
-    pub unsafe fn perform(self) -> Outcome {
-        // SAFETY: the caller's word, passed on.
-        unsafe {
-            invoke(
-                self.cif,
-                self.fun,
-                self.rvalue,
-                self.args,
-                self.nargs,
-                self.private,
-                self.direct.as_ref(),
-            )
+    pub unsafe fn perform(&self) -> Outcome {
+        let (cif, fun, rvalue) = (self.cif, self.fun, self.rvalue);
+        // SAFETY: `fun` is a function of the CIF's signature (caller's word);
+        // every argument pointer is non-NULL; `rvalue` has room for the
+        // return value, or is NULL for void, which libffi accepts.
+        let call = |args: *mut *mut c_void| unsafe {
+            os::clear_last_error();
+            os::set_errno(0);
+            match &self.direct {
+                Some(plan) => crate::direct::call(plan, fun, args, rvalue),
+                None => ffi_call(
+                    cif,
+                    Some(std::mem::transmute::<usize, unsafe extern "C" fn()>(fun)),
+                    rvalue,
+                    args,
+                ),
+            }
+            Outcome {
+                errno: os::errno(),
+                last_error: os::last_error(),
+            }
+        };
+        if self.private {
+            // SAFETY: as for the call; the copies live until it returns.
+            unsafe { with_private_args(cif, self.args, self.nargs, call) }
+        } else {
+            call(self.args)
         }
     }
-}
 
-/// Makes a checked call (shared by [`Checked::perform`] and
-/// [`Slot::repeat`], which passes its plan by reference: no copy per call).
-///
-/// # Safety
-/// As [`Checked::perform`], for values that passed [`check`].
-unsafe fn invoke(
-    cif: *mut ffi_cif,
-    fun: usize,
-    rvalue: *mut c_void,
-    args: *mut *mut c_void,
-    nargs: usize,
-    private: bool,
-    direct: Option<&crate::direct::Plan>,
-) -> Outcome {
-    // SAFETY: `fun` is a function of the CIF's signature (caller's word);
-    // every argument pointer is non-NULL; `rvalue` has room for the return
-    // value, or is NULL for void, which libffi accepts.
-    let call = |args: *mut *mut c_void| unsafe {
-        os::clear_last_error();
-        os::set_errno(0);
-        match direct {
-            Some(plan) => crate::direct::call(plan, fun, args, rvalue),
-            None => ffi_call(
-                cif,
-                Some(std::mem::transmute::<usize, unsafe extern "C" fn()>(fun)),
-                rvalue,
-                args,
-            ),
-        }
-        Outcome {
-            errno: os::errno(),
-            last_error: os::last_error(),
-        }
-    };
-    if private {
-        // SAFETY: as for the call; the copies live until it returns.
-        unsafe { with_private_args(cif, args, nargs, call) }
-    } else {
-        call(args)
-    }
-}
-
-/// A checked call, as the fast path keeps it between calls: the same
-/// pointers as [`Checked`], in memory the N-API layer hands to JavaScript
-/// (opaque to it) so that a repeated call needs no conversion at all.
-#[repr(C)]
-#[derive(Debug, Clone, Copy)]
-pub struct Slot {
-    pub cif: *mut ffi_cif,
-    pub fun: usize,
-    pub rvalue: *mut c_void,
-    pub args: *mut *mut c_void,
-    pub nargs: usize,
-    pub private: usize,
-    pub direct: Option<crate::direct::Plan>,
-}
-
-impl Checked {
-    pub fn slot(&self) -> Slot {
-        Slot {
-            cif: self.cif,
-            fun: self.fun,
-            rvalue: self.rvalue,
-            args: self.args,
-            nargs: self.nargs,
-            private: self.private as usize,
-            direct: self.direct,
-        }
-    }
-}
-
-impl Slot {
     /// Repeats a checked call: only the argument pointers can have changed
     /// since (JavaScript verified the Buffers are the same and attached), so
     /// only they are checked again.
     ///
     /// # Safety
-    /// The slot must come from [`Checked::slot`] with every Buffer still
-    /// alive and unmoved, and [`Checked::perform`]'s conditions hold.
+    /// Every Buffer of the call still alive and unmoved, and [`perform`]'s
+    /// conditions hold.
+    ///
+    /// [`perform`]: Checked::perform
     pub unsafe fn repeat(&self) -> Result<Outcome> {
-        for i in 0..self.nargs {
-            // SAFETY: the argument array holds nargs pointers (checked when
-            // the slot was made; the Buffer is the same and attached).
-            if unsafe { self.args.add(i).read_unaligned() }.is_null() {
-                return Err(Error::NullPointer(format!(
-                    "ffi.call: aValues holds NULL for argument {i}"
-                )));
-            }
-        }
+        // SAFETY: the argument array holds nargs pointers (checked when the
+        // call was; the Buffer is the same and attached).
+        unsafe { check_args(self.args, self.nargs) }?;
         // SAFETY: the caller's word, as for perform.
-        Ok(unsafe {
-            invoke(
-                self.cif,
-                self.fun,
-                self.rvalue,
-                self.args,
-                self.nargs,
-                self.private != 0,
-                self.direct.as_ref(),
-            )
-        })
+        Ok(unsafe { self.perform() })
     }
 }
 

@@ -11,11 +11,11 @@ use napi::{sys, Env};
 use napi_derive::napi;
 
 use super::{env, napi_ok, Cx, Js};
-use crate::call::{Region, Slot};
+use crate::call::{Checked, Region};
 use crate::error::Error;
 
 /// Bytes of a slot Buffer.
-pub const SLOT_SIZE: usize = std::mem::size_of::<Slot>();
+pub const SLOT_SIZE: usize = std::mem::size_of::<Checked>();
 
 unsafe extern "C" fn call_fast(
     env: sys::napi_env,
@@ -32,7 +32,7 @@ unsafe extern "C" fn call_fast(
             }
             // SAFETY: the control cell is a live Node Buffer of this thread (kept
             // by index.js); JavaScript writes only addresses of slots it holds.
-            let slot = unsafe { &*((*control) as usize as *const Slot) };
+            let slot = unsafe { &*((*control) as usize as *const Checked) };
             let guard = env::enter_sync(t);
             // SAFETY: the slot was filled by fill_slot after the full checks, and
             // JavaScript verified the same Buffers are passed, still attached.
@@ -99,11 +99,11 @@ pub fn fill_slot(
     if s.len < SLOT_SIZE {
         return Err(cx.throw(Error::InvalidCif("ffi.call: not a slot".into())));
     }
-    if !(s.ptr as usize).is_multiple_of(std::mem::align_of::<Slot>()) {
+    if !(s.ptr as usize).is_multiple_of(std::mem::align_of::<Checked>()) {
         return Err(cx.throw(Error::InvalidCif("ffi.call: not a slot".into())));
     }
     // SAFETY: the slot Buffer has SLOT_SIZE bytes and is aligned (checked;
     // Node allocates it with malloc), so call_fast can read it in place.
-    unsafe { s.ptr.cast::<Slot>().write(call.slot()) };
+    unsafe { s.ptr.cast::<Checked>().write(call) };
     Ok(())
 }
