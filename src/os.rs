@@ -4,19 +4,19 @@
 use std::os::raw::c_int;
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
-fn errno_location() -> *mut c_int {
+pub fn errno_location() -> *mut c_int {
     // SAFETY: always valid; returns this thread's errno slot.
     unsafe { libc::__errno_location() }
 }
 
 #[cfg(any(target_os = "macos", target_os = "ios", target_os = "freebsd"))]
-fn errno_location() -> *mut c_int {
+pub fn errno_location() -> *mut c_int {
     // SAFETY: always valid; returns this thread's errno slot.
     unsafe { libc::__error() }
 }
 
 #[cfg(windows)]
-fn errno_location() -> *mut c_int {
+pub fn errno_location() -> *mut c_int {
     extern "C" {
         fn _errno() -> *mut c_int;
     }

@@ -279,8 +279,8 @@ impl JsHandler {
                         false
                     };
                     if give_up {
-                        if self.shared.alive() {
-                            self.shared.mark_abandoned();
+                        if let (true, Some((epoch, _))) = (self.shared.alive(), blocked_since) {
+                            self.shared.mark_abandoned(epoch);
                         }
                         *st = ReqState::Abandoned;
                         // SAFETY: libffi's ret; the JavaScript side will not

@@ -6,7 +6,7 @@
 use std::cell::{Cell, RefCell};
 use std::os::raw::c_void;
 use std::ptr;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Once};
 
 use napi::sys;
@@ -36,13 +36,14 @@ pub struct EnvShared {
     state: Mutex<State>,
     /// `state.alive`, readable without the lock (written under it).
     alive: AtomicBool,
-    /// How deep this environment's JavaScript thread is in synchronous calls.
-    sync_depth: AtomicUsize,
-    /// Counts the outermost synchronous calls, so that a waiting thread can
-    /// tell one long call from several short ones.
-    sync_epoch: AtomicU64,
-    /// A thread gave up waiting while this thread was in a synchronous call.
-    abandoned: AtomicBool,
+    /// The epoch of the outermost synchronous call this environment's
+    /// JavaScript thread is in, 0 when it is in none. Only that thread
+    /// writes it (a plain store: no locked instruction on the call path).
+    blocked: AtomicU64,
+    /// The epoch of a call during which another thread gave up waiting for
+    /// this thread; tagged with the epoch so that a give-up racing with the
+    /// end of one call can never be blamed on the next.
+    abandoned: AtomicU64,
 }
 
 // SAFETY: the thread-safe function is meant to be used from any thread and
@@ -60,6 +61,9 @@ thread_local! {
             shared: Cell::new(ptr::null()),
             control: Cell::new(ptr::null()),
             last: Cell::new(Outcome { errno: 0, last_error: 0 }),
+            errno: Cell::new(ptr::null_mut()),
+            depth: Cell::new(0),
+            epoch: Cell::new(0),
         }
     };
 }
@@ -73,6 +77,14 @@ pub struct Thread {
     pub control: Cell<*const f64>,
     /// The outcome of the last synchronous call (`ffi.errno()`).
     pub last: Cell<Outcome>,
+    /// This thread's errno slot (set with `control`): the fast path reads
+    /// it without a call to the C library.
+    pub errno: Cell<*mut std::os::raw::c_int>,
+    /// How deep this thread is in synchronous calls.
+    depth: Cell<u32>,
+    /// Counts this thread's outermost synchronous calls (from 1), so that a
+    /// waiting thread can tell one long call from several short ones.
+    epoch: Cell<u64>,
 }
 
 /// The callback of the thread-safe function: runs a queued closure call.
@@ -130,11 +142,15 @@ impl EnvShared {
     /// The epoch of the synchronous call this environment's JavaScript
     /// thread is blocked in, if it is.
     pub fn blocked_epoch(&self) -> Option<u64> {
-        (self.sync_depth.load(Ordering::SeqCst) > 0).then(|| self.sync_epoch.load(Ordering::SeqCst))
+        match self.blocked.load(Ordering::Acquire) {
+            0 => None,
+            epoch => Some(epoch),
+        }
     }
 
-    pub fn mark_abandoned(&self) {
-        self.abandoned.store(true, Ordering::SeqCst);
+    /// Records that a thread gave up waiting during the call of `epoch`.
+    pub fn mark_abandoned(&self, epoch: u64) {
+        self.abandoned.store(epoch, Ordering::Release);
     }
 }
 
@@ -167,9 +183,8 @@ pub fn get_or_init(cx: &Cx, call_js: CallJs) -> napi::Result<Arc<EnvShared>> {
     let shared = Arc::new(EnvShared {
         state: Mutex::new(State { alive: true, tsfn }),
         alive: AtomicBool::new(true),
-        sync_depth: AtomicUsize::new(0),
-        sync_epoch: AtomicU64::new(0),
-        abandoned: AtomicBool::new(false),
+        blocked: AtomicU64::new(0),
+        abandoned: AtomicU64::new(0),
     });
     let hook_arg = Arc::into_raw(shared.clone()) as *mut c_void;
     // SAFETY: registered after the tsfn, so it runs before Node's own
@@ -192,42 +207,60 @@ pub fn get_or_init(cx: &Cx, call_js: CallJs) -> napi::Result<Arc<EnvShared>> {
 }
 
 /// Marks this thread as blocked in a synchronous call while it lives.
-pub struct SyncGuard(*const EnvShared);
+pub struct SyncGuard<'a>(&'a Thread);
 
 /// Marks the thread whose state is `t` as blocked in a synchronous call.
-pub fn enter_sync(t: &Thread) -> SyncGuard {
-    let shared = t.shared.get();
-    // SAFETY: CURRENT holds the Arc while the pointer is set, and only the
-    // cleanup hook (which cannot run during a call on this thread) clears it.
-    if let Some(s) = unsafe { shared.as_ref() } {
-        if s.sync_depth.fetch_add(1, Ordering::SeqCst) == 0 {
-            s.sync_epoch.fetch_add(1, Ordering::SeqCst);
+/// Only this thread writes what it publishes, so plain stores do: a waiter
+/// reads `blocked` and, once it gives up, tags `abandoned` with the epoch.
+pub fn enter_sync(t: &Thread) -> SyncGuard<'_> {
+    let depth = t.depth.get();
+    t.depth.set(depth + 1);
+    if depth == 0 {
+        let epoch = t.epoch.get() + 1;
+        t.epoch.set(epoch);
+        // SAFETY: CURRENT holds the Arc while the pointer is set, and only the
+        // cleanup hook (which cannot run during a call on this thread) clears it.
+        if let Some(s) = unsafe { t.shared.get().as_ref() } {
+            s.blocked.store(epoch, Ordering::Release);
         }
     }
-    SyncGuard(shared)
+    SyncGuard(t)
 }
 
-impl SyncGuard {
+impl SyncGuard<'_> {
     /// Leaves the call; true when it was the outermost one and another
     /// thread gave up waiting for this thread meanwhile.
-    pub fn leave(mut self) -> bool {
-        let shared = std::mem::replace(&mut self.0, ptr::null());
-        // SAFETY: as in enter_sync.
-        match unsafe { shared.as_ref() } {
+    pub fn leave(self) -> bool {
+        let t = self.0;
+        std::mem::forget(self);
+        let depth = t.depth.get() - 1;
+        t.depth.set(depth);
+        if depth != 0 {
+            return false;
+        }
+        // SAFETY: as in enter_sync. (The environment may have gained its
+        // shared state during the call: then it never published this epoch,
+        // and clearing `blocked` is harmless.)
+        match unsafe { t.shared.get().as_ref() } {
             Some(s) => {
-                s.sync_depth.fetch_sub(1, Ordering::SeqCst) == 1
-                    && s.abandoned.swap(false, Ordering::SeqCst)
+                s.blocked.store(0, Ordering::Release);
+                s.abandoned.load(Ordering::Acquire) == t.epoch.get()
             }
             None => false,
         }
     }
 }
 
-impl Drop for SyncGuard {
+impl Drop for SyncGuard<'_> {
     fn drop(&mut self) {
-        // SAFETY: as in enter_sync.
-        if let Some(s) = unsafe { self.0.as_ref() } {
-            s.sync_depth.fetch_sub(1, Ordering::SeqCst);
+        let t = self.0;
+        let depth = t.depth.get() - 1;
+        t.depth.set(depth);
+        if depth == 0 {
+            // SAFETY: as in enter_sync.
+            if let Some(s) = unsafe { t.shared.get().as_ref() } {
+                s.blocked.store(0, Ordering::Release);
+            }
         }
     }
 }

@@ -35,8 +35,9 @@ unsafe extern "C" fn call_fast(
             let slot = unsafe { &*((*control) as usize as *const Checked) };
             let guard = env::enter_sync(t);
             // SAFETY: the slot was filled by fill_slot after the full checks, and
-            // JavaScript verified the same Buffers are passed, still attached.
-            let outcome = unsafe { slot.repeat() }?;
+            // JavaScript verified the same Buffers are passed, still attached;
+            // the errno slot is this thread's (set with the control cell).
+            let outcome = unsafe { slot.repeat(t.errno.get()) }?;
             t.last.set(outcome);
             if guard.leave() {
                 return Err(super::call::deadlock_error());
@@ -63,7 +64,10 @@ unsafe extern "C" fn call_fast(
 pub fn fast_init(env: Env) -> napi::Result<Js> {
     let cx = Cx::new(&env);
     let (control, mem) = cx.node_buffer(std::mem::size_of::<f64>())?;
-    env::THREAD.with(|t| t.control.set(mem.cast::<f64>()));
+    env::THREAD.with(|t| {
+        t.control.set(mem.cast::<f64>());
+        t.errno.set(crate::os::errno_location());
+    });
     let mut f = ptr::null_mut();
     let name = "callFast";
     // SAFETY: a plain function with no data.
