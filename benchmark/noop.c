@@ -34,11 +34,36 @@ static napi_value fetch4(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* callJs(fn, n): calls fn(i) n times from C, each call in its own handle
+   scope, reading back an int: the least an N-API callback round trip costs. */
+static napi_value call_js(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], global, result;
+  int32_t n = 0;
+  int64_t sum = 0;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  napi_get_value_int32(env, argv[1], &n);
+  napi_get_global(env, &global);
+  for (int32_t i = 0; i < n; i++) {
+    napi_handle_scope scope;
+    napi_value arg, ret;
+    int32_t r = 0;
+    napi_open_handle_scope(env, &scope);
+    napi_create_int32(env, i, &arg);
+    if (napi_call_function(env, global, argv[0], 1, &arg, &ret) == napi_ok) napi_get_value_int32(env, ret, &r);
+    sum += r;
+    napi_close_handle_scope(env, scope);
+  }
+  napi_create_int64(env, sum, &result);
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
     { "noop", NULL, noop, NULL, NULL, NULL, napi_default, NULL },
     { "absStatic", NULL, abs_static, NULL, NULL, NULL, napi_default, NULL },
     { "fetch4", NULL, fetch4, NULL, NULL, NULL, napi_default, NULL },
+    { "callJs", NULL, call_js, NULL, NULL, NULL, napi_default, NULL },
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

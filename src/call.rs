@@ -154,20 +154,43 @@ impl Checked {
     /// # Safety
     /// As [`perform`](Checked::perform); `errno` is this thread's
     /// `errno_location()`.
+    #[inline]
     pub unsafe fn perform_at(&self, errno: *mut std::os::raw::c_int) -> Outcome {
-        let (cif, fun, rvalue) = (self.cif, self.fun, self.rvalue);
+        if self.private {
+            // SAFETY: as for the call; the copies live until it returns.
+            unsafe {
+                with_private_args(self.cif, self.args, self.nargs, |args| {
+                    self.invoke(args, errno)
+                })
+            }
+        } else {
+            // SAFETY: the caller's word.
+            unsafe { self.invoke(self.args, errno) }
+        }
+    }
+
+    /// The call itself, with `args` as the argument array.
+    ///
+    /// # Safety
+    /// As [`perform_at`](Checked::perform_at), `args` holding the call's
+    /// argument pointers.
+    #[inline(always)]
+    unsafe fn invoke(&self, args: *mut *mut c_void, errno: *mut std::os::raw::c_int) -> Outcome {
         // SAFETY: `fun` is a function of the CIF's signature (caller's word);
         // every argument pointer is non-NULL; `rvalue` has room for the
-        // return value, or is NULL for void, which libffi accepts.
-        let call = |args: *mut *mut c_void| unsafe {
+        // return value, or is NULL for void, which libffi accepts; `errno`
+        // is this thread's slot.
+        unsafe {
             os::clear_last_error();
             *errno = 0;
             match &self.direct {
-                Some(plan) => crate::direct::call(plan, fun, args, rvalue),
+                Some(plan) => crate::direct::call(plan, self.fun, args, self.rvalue),
                 None => ffi_call(
-                    cif,
-                    Some(std::mem::transmute::<usize, unsafe extern "C" fn()>(fun)),
-                    rvalue,
+                    self.cif,
+                    Some(std::mem::transmute::<usize, unsafe extern "C" fn()>(
+                        self.fun,
+                    )),
+                    self.rvalue,
                     args,
                 ),
             }
@@ -175,12 +198,6 @@ impl Checked {
                 errno: *errno,
                 last_error: os::last_error(),
             }
-        };
-        if self.private {
-            // SAFETY: as for the call; the copies live until it returns.
-            unsafe { with_private_args(cif, self.args, self.nargs, call) }
-        } else {
-            call(self.args)
         }
     }
 
@@ -194,6 +211,7 @@ impl Checked {
     ///
     /// [`perform`]: Checked::perform
     /// `errno` is this thread's `errno_location()`.
+    #[inline]
     pub unsafe fn repeat(&self, errno: *mut std::os::raw::c_int) -> Result<Outcome> {
         // SAFETY: the argument array holds nargs pointers (checked when the
         // call was; the Buffer is the same and attached).

@@ -51,7 +51,14 @@ pub struct Plan {
     /// The size of an [`Kind::IntStruct`] return.
     pub ret_size: u8,
     pub nargs: u8,
-    pub args: [Kind; MAX_ARGS],
+    /// How many integer and vector registers the arguments fill.
+    pub ints: u8,
+    pub floats: u8,
+    /// Register by register, the argument it carries and that argument's
+    /// kind: worked out once here, so that a call fills each register
+    /// straight from its argument, with no counting and no array.
+    pub int_src: [(u8, Kind); 8],
+    pub float_src: [(u8, Kind); FLOAT_REGS],
 }
 
 /// The kind of a builtin scalar type, or None for anything else.
@@ -144,23 +151,31 @@ pub unsafe fn plan(cif: *const ffi_cif, variadic: bool) -> Option<Plan> {
             }
             None => return None,
         };
-        let mut args = [Kind::Void; MAX_ARGS];
-        let (mut ints, mut floats) = (0, 0);
-        for (i, slot) in args.iter_mut().enumerate().take(nargs) {
+        let mut int_src = [(0, Kind::Void); 8];
+        let mut float_src = [(0, Kind::Void); FLOAT_REGS];
+        let (mut ints, mut floats) = (0usize, 0usize);
+        for i in 0..nargs {
             // SAFETY: a prepared CIF has nargs argument types.
             let k = kind_of(unsafe { *cif.arg_types.add(i) })?;
-            match k {
+            let (n, src, max) = match k {
                 Kind::Void | Kind::IntStruct => return None,
-                Kind::F32 | Kind::F64 => floats += 1,
-                _ => ints += 1,
+                Kind::F32 | Kind::F64 => (&mut floats, &mut float_src[..], FLOAT_REGS),
+                _ => (&mut ints, &mut int_src[..], INT_REGS),
+            };
+            if *n == max {
+                return None;
             }
-            *slot = k;
+            src[*n] = (i as u8, k);
+            *n += 1;
         }
-        (ints <= INT_REGS && floats <= FLOAT_REGS).then_some(Plan {
+        Some(Plan {
             ret,
             ret_size,
             nargs: nargs as u8,
-            args,
+            ints: ints as u8,
+            floats: floats as u8,
+            int_src,
+            float_src,
         })
     }
 }
@@ -191,6 +206,23 @@ mod regs {
     pub type F64Fn = unsafe extern "C" fn(I, I, I, I, I, I, I, I, F, F, F, F, F, F, F, F) -> f64;
     #[cfg(target_arch = "aarch64")]
     pub type F32Fn = unsafe extern "C" fn(I, I, I, I, I, I, I, I, F, F, F, F, F, F, F, F) -> f32;
+    // The same with integer registers only.
+    #[cfg(target_arch = "x86_64")]
+    pub type PairIntFn = unsafe extern "C" fn(I, I, I, I, I, I) -> Pair;
+    #[cfg(target_arch = "x86_64")]
+    pub type IntIntFn = unsafe extern "C" fn(I, I, I, I, I, I) -> u64;
+    #[cfg(target_arch = "x86_64")]
+    pub type F64IntFn = unsafe extern "C" fn(I, I, I, I, I, I) -> f64;
+    #[cfg(target_arch = "x86_64")]
+    pub type F32IntFn = unsafe extern "C" fn(I, I, I, I, I, I) -> f32;
+    #[cfg(target_arch = "aarch64")]
+    pub type PairIntFn = unsafe extern "C" fn(I, I, I, I, I, I, I, I) -> Pair;
+    #[cfg(target_arch = "aarch64")]
+    pub type IntIntFn = unsafe extern "C" fn(I, I, I, I, I, I, I, I) -> u64;
+    #[cfg(target_arch = "aarch64")]
+    pub type F64IntFn = unsafe extern "C" fn(I, I, I, I, I, I, I, I) -> f64;
+    #[cfg(target_arch = "aarch64")]
+    pub type F32IntFn = unsafe extern "C" fn(I, I, I, I, I, I, I, I) -> f32;
 }
 
 /// Calls `fun` by `plan`, writing the return value to `rvalue` as libffi
@@ -204,79 +236,131 @@ mod regs {
     all(target_arch = "x86_64", not(windows)),
     all(target_arch = "aarch64", not(windows))
 ))]
+#[inline(always)]
 pub unsafe fn call(plan: &Plan, fun: usize, args: *mut *mut c_void, rvalue: *mut c_void) {
-    let mut i = [0u64; INT_REGS];
-    let mut f = [0f64; FLOAT_REGS];
-    let (mut ni, mut nf) = (0, 0);
-    for (k, kind) in plan.args[..usize::from(plan.nargs)].iter().enumerate() {
-        // SAFETY: the caller vouches for a pointer to a value of this kind.
+    /// One argument's bits as its register takes them: integers widened to
+    /// the whole register, as the ABIs let a callee assume of narrow
+    /// arguments (clang relies on it); a float in the low 32 bits.
+    ///
+    /// # Safety
+    /// `p` points to a value of this kind (any alignment).
+    #[inline(always)]
+    unsafe fn load(kind: Kind, p: *const c_void) -> u64 {
+        // SAFETY: the caller's word.
         unsafe {
-            let p = *args.add(k);
-            // Integers are widened to the whole register, as the ABIs let a
-            // callee assume of narrow arguments (clang relies on it).
             match kind {
-                Kind::I8 => i[ni] = p.cast::<i8>().read_unaligned() as i64 as u64,
-                Kind::U8 => i[ni] = u64::from(p.cast::<u8>().read_unaligned()),
-                Kind::I16 => i[ni] = p.cast::<i16>().read_unaligned() as i64 as u64,
-                Kind::U16 => i[ni] = u64::from(p.cast::<u16>().read_unaligned()),
-                Kind::I32 => i[ni] = p.cast::<i32>().read_unaligned() as i64 as u64,
-                Kind::U32 => i[ni] = u64::from(p.cast::<u32>().read_unaligned()),
-                Kind::I64 => i[ni] = p.cast::<u64>().read_unaligned(),
-                // A float travels in the low 32 bits of its vector register.
-                Kind::F32 => {
-                    f[nf] = f64::from_bits(u64::from(p.cast::<f32>().read_unaligned().to_bits()))
-                }
-                Kind::F64 => f[nf] = p.cast::<f64>().read_unaligned(),
-                Kind::Void | Kind::IntStruct => {}
+                Kind::I8 => p.cast::<i8>().read_unaligned() as i64 as u64,
+                Kind::U8 => u64::from(p.cast::<u8>().read_unaligned()),
+                Kind::I16 => p.cast::<i16>().read_unaligned() as i64 as u64,
+                Kind::U16 => u64::from(p.cast::<u16>().read_unaligned()),
+                Kind::I32 => p.cast::<i32>().read_unaligned() as i64 as u64,
+                Kind::U32 | Kind::F32 => u64::from(p.cast::<u32>().read_unaligned()),
+                Kind::I64 | Kind::F64 => p.cast::<u64>().read_unaligned(),
+                Kind::Void | Kind::IntStruct => 0,
             }
         }
-        match kind {
-            Kind::F32 | Kind::F64 => nf += 1,
-            _ => ni += 1,
-        }
     }
+    let (ints, floats) = (usize::from(plan.ints), usize::from(plan.floats));
+    let r = |j: usize| -> u64 {
+        if j < ints {
+            let (a, k) = plan.int_src[j];
+            // SAFETY: the plan's sources are argument indexes below nargs,
+            // and the caller vouches for each argument's pointer and kind.
+            unsafe { load(k, *args.add(usize::from(a))) }
+        } else {
+            0
+        }
+    };
+    let f = |j: usize| -> f64 {
+        if j < floats {
+            let (a, k) = plan.float_src[j];
+            // SAFETY: as above.
+            f64::from_bits(unsafe { load(k, *args.add(usize::from(a))) })
+        } else {
+            0.0
+        }
+    };
     macro_rules! invoke {
-        ($t:ty) => {{
-            // SAFETY: `fun` has the planned signature (caller's word); the
-            // extra register arguments are ones the callee never reads.
-            let g: $t = unsafe { std::mem::transmute::<usize, $t>(fun) };
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: as above.
-            let r = unsafe {
-                g(
-                    i[0], i[1], i[2], i[3], i[4], i[5], f[0], f[1], f[2], f[3], f[4], f[5], f[6],
-                    f[7],
-                )
-            };
-            #[cfg(target_arch = "aarch64")]
-            // SAFETY: as above.
-            let r = unsafe {
-                g(
-                    i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], f[0], f[1], f[2], f[3], f[4],
-                    f[5], f[6], f[7],
-                )
-            };
-            r
+        ($t:ty, $ti:ty) => {{
+            if floats > 0 {
+                // SAFETY: `fun` has the planned signature (caller's word); the
+                // extra register arguments are ones the callee never reads.
+                let g: $t = unsafe { std::mem::transmute::<usize, $t>(fun) };
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: as above.
+                let v = unsafe {
+                    g(
+                        r(0),
+                        r(1),
+                        r(2),
+                        r(3),
+                        r(4),
+                        r(5),
+                        f(0),
+                        f(1),
+                        f(2),
+                        f(3),
+                        f(4),
+                        f(5),
+                        f(6),
+                        f(7),
+                    )
+                };
+                #[cfg(target_arch = "aarch64")]
+                // SAFETY: as above.
+                let v = unsafe {
+                    g(
+                        r(0),
+                        r(1),
+                        r(2),
+                        r(3),
+                        r(4),
+                        r(5),
+                        r(6),
+                        r(7),
+                        f(0),
+                        f(1),
+                        f(2),
+                        f(3),
+                        f(4),
+                        f(5),
+                        f(6),
+                        f(7),
+                    )
+                };
+                v
+            } else {
+                // SAFETY: as above; with no float argument the vector
+                // registers are none of the callee's business.
+                let g: $ti = unsafe { std::mem::transmute::<usize, $ti>(fun) };
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: as above.
+                let v = unsafe { g(r(0), r(1), r(2), r(3), r(4), r(5)) };
+                #[cfg(target_arch = "aarch64")]
+                // SAFETY: as above.
+                let v = unsafe { g(r(0), r(1), r(2), r(3), r(4), r(5), r(6), r(7)) };
+                v
+            }
         }};
     }
     match plan.ret {
         Kind::F64 => {
-            let r = invoke!(regs::F64Fn);
+            let v = invoke!(regs::F64Fn, regs::F64IntFn);
             // SAFETY: `rvalue` has room for an ffi_arg (caller's word).
-            unsafe { rvalue.cast::<f64>().write_unaligned(r) }
+            unsafe { rvalue.cast::<f64>().write_unaligned(v) }
         }
         Kind::F32 => {
-            let r = invoke!(regs::F32Fn);
+            let v = invoke!(regs::F32Fn, regs::F32IntFn);
             // SAFETY: as above.
-            unsafe { rvalue.cast::<f32>().write_unaligned(r) }
+            unsafe { rvalue.cast::<f32>().write_unaligned(v) }
         }
         Kind::Void => {
-            invoke!(regs::IntFn);
+            invoke!(regs::IntFn, regs::IntIntFn);
         }
         Kind::IntStruct => {
             let size = usize::from(plan.ret_size);
-            let r = invoke!(regs::PairFn);
-            let bytes = [r.0.to_ne_bytes(), r.1.to_ne_bytes()];
+            let v = invoke!(regs::PairFn, regs::PairIntFn);
+            let bytes = [v.0.to_ne_bytes(), v.1.to_ne_bytes()];
             // SAFETY: `rvalue` has room for the struct (its size, at most
             // 16, was checked against rValue); `bytes` has 16.
             unsafe {
@@ -288,16 +372,16 @@ pub unsafe fn call(plan: &Plan, fun: usize, args: *mut *mut c_void, rvalue: *mut
             }
         }
         ret => {
-            let r = invoke!(regs::IntFn);
+            let v = invoke!(regs::IntFn, regs::IntIntFn);
             // The callee leaves the bits above a narrow return undefined.
             let widened = match ret {
-                Kind::I8 => r as i8 as i64 as u64,
-                Kind::U8 => u64::from(r as u8),
-                Kind::I16 => r as i16 as i64 as u64,
-                Kind::U16 => u64::from(r as u16),
-                Kind::I32 => r as i32 as i64 as u64,
-                Kind::U32 => u64::from(r as u32),
-                _ => r,
+                Kind::I8 => v as i8 as i64 as u64,
+                Kind::U8 => u64::from(v as u8),
+                Kind::I16 => v as i16 as i64 as u64,
+                Kind::U16 => u64::from(v as u16),
+                Kind::I32 => v as i32 as i64 as u64,
+                Kind::U32 => u64::from(v as u32),
+                _ => v,
             };
             // SAFETY: as above.
             unsafe { rvalue.cast::<u64>().write_unaligned(widened) }

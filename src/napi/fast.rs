@@ -31,8 +31,9 @@ unsafe extern "C" fn call_fast(
                 ));
             }
             // SAFETY: the control cell is a live Node Buffer of this thread (kept
-            // by index.js); JavaScript writes only addresses of slots it holds.
-            let slot = unsafe { &*((*control) as usize as *const Checked) };
+            // by index.js); JavaScript writes only addresses of slots it holds,
+            // whole numbers below 2^53 (so the conversion is exact).
+            let slot = unsafe { &*((*control).to_int_unchecked::<usize>() as *const Checked) };
             let guard = env::enter_sync(t);
             // SAFETY: the slot was filled by fill_slot after the full checks, and
             // JavaScript verified the same Buffers are passed, still attached;
