@@ -19,6 +19,13 @@ export declare function bufferAddress(buf: Js, what?: string | undefined | null)
  */
 export declare function callAsync(cif: Js, fun: Js, rvalue: Js, avalues: Js, callback: Js, keepCif: Js, keepFn: Js, variadic: boolean): void
 
+/**
+ * `[rValue, aValues, args, shared]` for the call in progress at `depth`
+ * (index.js's dispatcher asks once per depth, or per call when `shared`
+ * is false).
+ */
+export declare function closureFrame(holder: Js, depth: number): Js
+
 /** Frees a closure at once; freeing it again does nothing. */
 export declare function closureFree(ptr: Js): void
 
@@ -27,6 +34,12 @@ export declare function closureFree(ptr: Js): void
  * `holder` (the pointer Buffer JavaScript made) and returns its address.
  */
 export declare function closureNew(cif: Js, func: Js, holder: Js): Js
+
+/**
+ * Copies a per-call rValue copy back into the frame at `depth` (runtimes
+ * without external Buffers only). A detached rValue copies nothing.
+ */
+export declare function closureResult(holder: Js, depth: number, rvalue: Js): void
 
 /** Unloads the library; a second close does nothing. */
 export declare function dlclose(handle: Js): void

@@ -280,16 +280,48 @@ function startAsync(cif, fn, rValue, aValues, callback) {
 }
 
 /**
- * A C function pointer that calls `fn(rValue, aValues)` with the signature
- * of `cif`. Lives as long as the returned pointer Buffer (or until
+ * A C function pointer that calls `fn(rValue, aValues, args)` with the
+ * signature of `cif`. Lives as long as the returned pointer Buffer (or until
  * `Closure.free`), and keeps `fn` and `cif` alive as long.
+ *
+ * C reaches `dispatch`, which calls `fn` with the Buffers of the current
+ * reentrancy depth: views of native memory that the module keeps for that
+ * depth, made once and reused by every call at that depth (so a call
+ * allocates nothing), and made again if `fn` detaches one of them (its
+ * memory stays alive with any view of it, transferred or not).
  */
 function Closure(cif, fn) {
   const entry = cifEntry(cif, 'ffi.Closure')
+  if (typeof fn !== 'function') fail('ERR_INVALID_ARG_TYPE', `ffi.Closure: fn: expected a function, got ${describe(fn)}`)
   const ptr = Buffer.alloc(0)
-  const code = native.closureNew(entry.address, fn, ptr)
+  /** depth -> [rValue, aValues, args, shared] */
+  const frames = []
+  let depth = 0
+  let aLength = 0
+  let vLength = 0
+  const dispatch = () => {
+    const d = depth
+    let f = frames[d]
+    // rValue is never empty, so a length of 0 means detached; aValues and
+    // args have fixed lengths (0 without arguments).
+    if (f === undefined || f[0].length === 0 || f[1].length !== aLength || f[2].length !== vLength) {
+      f = native.closureFrame(ptr, d)
+      aLength = f[1].length
+      vLength = f[2].length
+      // Copies (a runtime without external Buffers) serve one call only.
+      if (f[3]) frames[d] = f
+    }
+    depth = d + 1
+    try {
+      fn(f[0], f[1], f[2])
+    } finally {
+      depth = d
+      if (!f[3]) native.closureResult(ptr, d, f[0])
+    }
+  }
+  const code = native.closureNew(entry.address, dispatch, ptr)
   addresses.set(ptr, code)
-  keptAlive.set(ptr, { fn, cif })
+  keptAlive.set(ptr, { fn, cif, dispatch })
   return ptr
 }
 

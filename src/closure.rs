@@ -22,6 +22,13 @@ pub trait Handler: Send + Sync + 'static {
     /// nothing for void) and `args` holds one pointer per argument, as
     /// libffi guarantees for the duration of the call.
     unsafe fn call(&self, cif: *const ffi_cif, ret: *mut c_void, args: *mut *mut c_void);
+
+    /// Whether the handler cannot be dropped while a call on the current
+    /// thread runs, so that the trampoline need not hold a reference of its
+    /// own for the call (two locked instructions per call otherwise).
+    fn pinned_on_this_thread(&self) -> bool {
+        false
+    }
 }
 
 /// Zeroes a closure's return value: what C receives when the handler could
@@ -45,19 +52,27 @@ unsafe extern "C" fn trampoline<H: Handler>(
     args: *mut *mut c_void,
     user_data: *mut c_void,
 ) {
-    let handler = user_data as *const H;
+    let raw = user_data as *const H;
     // SAFETY: `user_data` is the Arc that Closure::new leaked and that lives
-    // until the Closure drops; the clone keeps the handler alive for this
-    // call even if the Closure is freed while it runs.
-    let handler = unsafe {
-        Arc::increment_strong_count(handler);
-        Arc::from_raw(handler)
-    };
+    // until the Closure drops (calling a freed closure is the caller's error).
+    let pinned = unsafe { (*raw).pinned_on_this_thread() };
+    // Unless the handler says it stays for calls on this thread, a clone
+    // keeps it alive for this call even if the Closure is freed meanwhile.
+    let held = (!pinned).then(|| {
+        // SAFETY: as above: the Arc is live as the call begins.
+        unsafe {
+            Arc::increment_strong_count(raw);
+            Arc::from_raw(raw)
+        }
+    });
+    // SAFETY: alive for the call: pinned, or held just above.
+    let handler = unsafe { &*raw };
     // The C code that called us sees its errno as it left it: waiting,
     // locking and JavaScript in between must not change it.
     let errno = crate::os::errno();
     // SAFETY: libffi passes a valid `ret` and `args` for this call.
     let outcome = catch_unwind(AssertUnwindSafe(|| unsafe { handler.call(cif, ret, args) }));
+    drop(held);
     crate::os::set_errno(errno);
     if outcome.is_err() {
         // A panic must not unwind into C: C gets a zeroed result instead.

@@ -33,23 +33,54 @@ fn thread_token() -> usize {
     TOKEN.try_with(|t| t as *const u8 as usize).unwrap_or(0)
 }
 
-/// The `rValue` and `aValues` Buffers of one reentrancy depth, reused by
-/// every call at that depth.
-#[derive(Clone, Copy)]
-struct Frame {
-    rvalue: sys::napi_ref,
-    rptr: *mut u8,
-    avalues: sys::napi_ref,
-    aptr: *mut u8,
-    values: sys::napi_ref,
-    vptr: *mut u8,
+/// The memory of one reentrancy depth: rValue, aValues and args back to
+/// back, reused by every call at that depth. Every Buffer made over it holds
+/// its own reference, so the memory outlives each of them wherever they go
+/// (a transferred ArrayBuffer included): nothing here can be freed under a
+/// view of it.
+struct FrameMem {
+    ptr: std::ptr::NonNull<u8>,
+    layout: std::alloc::Layout,
+}
+
+// SAFETY: plain memory; who writes it when is ordered by the closure
+// protocol (native code before and after the JavaScript call, JavaScript
+// during it, all on the owner thread).
+unsafe impl Send for FrameMem {}
+// SAFETY: as above.
+unsafe impl Sync for FrameMem {}
+
+impl FrameMem {
+    fn new(len: usize) -> Arc<FrameMem> {
+        let layout = std::alloc::Layout::from_size_align(len.max(16), 16)
+            .expect("a frame is a few hundred bytes at most");
+        // SAFETY: a non-zero size.
+        let raw = unsafe { std::alloc::alloc_zeroed(layout) };
+        let ptr =
+            std::ptr::NonNull::new(raw).unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
+        Arc::new(FrameMem { ptr, layout })
+    }
+
+    fn at(&self, offset: usize) -> *mut u8 {
+        // SAFETY: offsets come from the handler's layout, within `len`.
+        unsafe { self.ptr.as_ptr().add(offset) }
+    }
+}
+
+impl Drop for FrameMem {
+    fn drop(&mut self) {
+        // SAFETY: allocated in new() with this layout, freed once.
+        unsafe { std::alloc::dealloc(self.ptr.as_ptr(), self.layout) }
+    }
 }
 
 /// What only the JavaScript thread touches.
 struct JsState {
     /// Weak: JavaScript keeps the function alive as long as the closure.
+    /// It is index.js's dispatcher, which finds the Buffers of the current
+    /// depth and calls the user's function with them.
     func: sys::napi_ref,
-    frames: Vec<Frame>,
+    frames: Vec<Arc<FrameMem>>,
     depth: usize,
     release_when_idle: bool,
     released: bool,
@@ -68,6 +99,10 @@ pub struct JsHandler {
     layout: Vec<(usize, usize)>,
     /// Bytes of `args`.
     values_size: usize,
+    /// Where aValues and args start in a frame, and its length.
+    a_offset: usize,
+    v_offset: usize,
+    frame_len: usize,
     freed: AtomicBool,
     js: UnsafeCell<JsState>,
 }
@@ -79,6 +114,13 @@ unsafe impl Send for JsHandler {}
 unsafe impl Sync for JsHandler {}
 
 impl Handler for JsHandler {
+    /// On the owner thread a call cannot outlive the handler: `Closure.free`
+    /// leaves the ClosureBox's own reference, and the box's finalizer keeps
+    /// it (leaks it) if it ever runs while a call is in progress.
+    fn pinned_on_this_thread(&self) -> bool {
+        thread_token() == self.owner
+    }
+
     unsafe fn call(&self, cif: *const ffi_cif, ret: *mut c_void, args: *mut *mut c_void) {
         if self.freed.load(Ordering::Acquire) {
             // SAFETY: libffi's ret for this CIF.
@@ -107,38 +149,44 @@ impl JsHandler {
         let state = self.js.get();
         // SAFETY: as above.
         let usable = self.shared.alive() && unsafe { !(*state).released };
-        let frame = if usable {
-            // SAFETY: as above.
-            unsafe { self.frame_at_depth(state) }
-        } else {
-            None
-        };
-        let Some(frame) = frame else {
+        if !usable {
             // SAFETY: libffi's ret.
             return unsafe { zero_return(cif, ret) };
-        };
+        }
         // SAFETY: as above.
-        unsafe { (*state).depth += 1 };
-        // SAFETY: the frame's Buffers have rsize, nargs pointers and
-        // values_size bytes of room; `args` holds nargs pointers, each to a
+        let frame = unsafe {
+            let depth = (*state).depth;
+            if depth == (*state).frames.len() {
+                (*state).frames.push(FrameMem::new(self.frame_len));
+            }
+            (*state).depth += 1;
+            // No reference counted per call: the frames stay while the
+            // depth is above 0 (release_js waits for it).
+            &*Arc::as_ptr(&(&(*state).frames)[depth])
+        };
+        let (rptr, aptr, vptr) = (
+            frame.at(0),
+            frame.at(self.a_offset),
+            frame.at(self.v_offset),
+        );
+        // SAFETY: the frame has rsize, nargs pointers and values_size bytes
+        // of room at these offsets; `args` holds nargs pointers, each to a
         // value of the size in `layout`.
         unsafe {
-            ptr::write_bytes(frame.rptr, 0, self.rsize);
-            ptr::copy_nonoverlapping(
-                args.cast::<u8>(),
-                frame.aptr,
-                self.nargs * size_of::<usize>(),
-            );
+            ptr::write_bytes(rptr, 0, self.rsize);
+            ptr::copy_nonoverlapping(args.cast::<u8>(), aptr, self.nargs * size_of::<usize>());
             for (i, &(offset, size)) in self.layout.iter().enumerate() {
-                ptr::copy_nonoverlapping((*args.add(i)).cast::<u8>(), frame.vptr.add(offset), size);
+                ptr::copy_nonoverlapping((*args.add(i)).cast::<u8>(), vptr.add(offset), size);
             }
         }
         // SAFETY: owner thread with a live env.
-        let ok = unsafe { self.call_js(frame) };
-        // SAFETY: `ret` has ret_bytes of room; the frame's rValue has rsize.
+        let ok = unsafe { self.call_js() };
+        // SAFETY: `ret` has ret_bytes of room; the frame (in `frames` until
+        // the depth drops, whatever JavaScript did with its Buffers) has
+        // rsize bytes at rptr.
         unsafe {
             if ok {
-                ptr::copy_nonoverlapping(frame.rptr, ret.cast::<u8>(), self.ret_bytes);
+                ptr::copy_nonoverlapping(rptr, ret.cast::<u8>(), self.ret_bytes);
             } else {
                 zero_return(cif, ret);
             }
@@ -149,55 +197,89 @@ impl JsHandler {
         }
     }
 
-    /// The Buffers for the current depth, made on first use.
-    ///
-    /// # Safety
-    /// Owner thread only.
-    unsafe fn frame_at_depth(&self, state: *mut JsState) -> Option<Frame> {
-        // SAFETY: owner thread (caller's word).
-        let (depth, have) = unsafe { ((*state).depth, (*state).frames.len()) };
-        if depth < have {
-            // SAFETY: as above.
-            return Some(unsafe { (&(*state).frames)[depth] });
-        }
-        let cx = Cx { env: self.env };
-        let make = |len: usize| -> napi::Result<(sys::napi_ref, *mut u8)> {
-            let (buf, mem) = cx.node_buffer(len)?;
-            let mut r = ptr::null_mut();
-            // SAFETY: a live value of this env; a strong reference keeps the
-            // Buffer (and so `mem`) alive until release_js.
-            unsafe { napi_ok!(sys::napi_create_reference(cx.env, buf, 1, &mut r)) };
-            Ok((r, mem))
-        };
-        let mut scope = ptr::null_mut();
-        // SAFETY: owner thread, live env.
-        unsafe { sys::napi_open_handle_scope(self.env, &mut scope) };
-        let made = make(self.rsize).and_then(|r| {
-            let a = make(self.nargs * size_of::<usize>())?;
-            Ok((r, a, make(self.values_size)?))
-        });
-        // SAFETY: the scope opened above.
-        unsafe { sys::napi_close_handle_scope(self.env, scope) };
-        let ((rvalue, rptr), (avalues, aptr), (values, vptr)) = made.ok()?;
-        let frame = Frame {
-            rvalue,
-            rptr,
-            avalues,
-            aptr,
-            values,
-            vptr,
-        };
-        // SAFETY: owner thread.
-        unsafe { (*state).frames.push(frame) };
-        Some(frame)
-    }
-
-    /// Calls `fn(rValue, aValues)`; false if it threw (the error then goes
-    /// to 'uncaughtException') or could not be called.
+    /// Buffers over the memory of reentrancy depth `depth`, for index.js:
+    /// `[rValue, aValues, args, shared]`. Shared Buffers are views of the
+    /// frame, made once per depth (and again if JavaScript detaches one).
+    /// Where the runtime refuses Buffers over memory it does not own
+    /// (Electron), they are copies made per call (`shared` false), and
+    /// index.js hands rValue back through [`closure_result`].
     ///
     /// # Safety
     /// Owner thread, live env.
-    unsafe fn call_js(&self, frame: Frame) -> bool {
+    unsafe fn frame_buffers(&self, cx: &Cx, depth: usize) -> napi::Result<sys::napi_value> {
+        // SAFETY: owner thread (caller's word); no call into JavaScript
+        // while this reference lives.
+        let state = unsafe { &*self.js.get() };
+        let frame = match state.frames.get(depth) {
+            Some(f) if depth < state.depth => f.clone(),
+            _ => {
+                return Err(cx.throw(Error::InvalidArgValue(format!(
+                    "ffi.Closure: no call in progress at depth {depth}"
+                ))))
+            }
+        };
+        let parts = [
+            (0, self.rsize),
+            (self.a_offset, self.nargs * size_of::<usize>()),
+            (self.v_offset, self.values_size),
+        ];
+        if super::external_buffers_refused() {
+            return self.copied_frame(cx, &frame, &parts);
+        }
+        let mut out = [ptr::null_mut(); 4];
+        for (slot, &(offset, len)) in out.iter_mut().zip(parts.iter()) {
+            let hint = Box::into_raw(Box::new(frame.clone()));
+            // SAFETY: `len` bytes of the frame at `offset`; the finalizer
+            // reclaims the Arc in `hint`, so the memory lives as long as this
+            // Buffer's backing store, wherever it is moved.
+            let status = unsafe {
+                sys::napi_create_external_buffer(
+                    cx.env,
+                    len,
+                    frame.at(offset).cast(),
+                    Some(release_frame),
+                    hint.cast(),
+                    slot,
+                )
+            };
+            if status != sys::Status::napi_ok {
+                // SAFETY: not handed to Node, still ours.
+                drop(unsafe { Box::from_raw(hint) });
+                if status == sys::Status::napi_no_external_buffers_allowed {
+                    return self.copied_frame(cx, &frame, &parts);
+                }
+                napi_ok!(status);
+            }
+        }
+        out[3] = cx.boolean(true)?;
+        cx.array(&out)
+    }
+
+    /// Copies of the frame's Buffers, for runtimes without external Buffers.
+    fn copied_frame(
+        &self,
+        cx: &Cx,
+        frame: &FrameMem,
+        parts: &[(usize, usize); 3],
+    ) -> napi::Result<sys::napi_value> {
+        let mut out = [ptr::null_mut(); 4];
+        for (slot, &(offset, len)) in out.iter_mut().zip(parts.iter()) {
+            let (v, mem) = cx.node_buffer(len)?;
+            // SAFETY: both have `len` bytes; distinct allocations.
+            unsafe { ptr::copy_nonoverlapping(frame.at(offset), mem, len) };
+            *slot = v;
+        }
+        out[3] = cx.boolean(false)?;
+        cx.array(&out)
+    }
+
+    /// Calls index.js's dispatcher (which calls `fn(rValue, aValues,
+    /// args)` with the Buffers of this depth); false if it threw (the error
+    /// then goes to 'uncaughtException') or could not be called.
+    ///
+    /// # Safety
+    /// Owner thread, live env.
+    unsafe fn call_js(&self) -> bool {
         let env = self.env;
         let mut scope = ptr::null_mut();
         // SAFETY: owner thread and live env (caller's word); every value
@@ -207,20 +289,12 @@ impl JsHandler {
                 return false;
             }
             let mut func = ptr::null_mut();
-            let mut argv = [ptr::null_mut(); 3];
-            let mut recv = ptr::null_mut();
             let mut result = ptr::null_mut();
-            let got = |r: sys::napi_ref, v: &mut sys::napi_value| {
-                sys::napi_get_reference_value(env, r, v) == sys::Status::napi_ok
-            };
-            let ready = got((*self.js.get()).func, &mut func)
+            // The dispatcher ignores `this`: the function itself will do.
+            let ok = sys::napi_get_reference_value(env, (*self.js.get()).func, &mut func)
+                == sys::Status::napi_ok
                 && !func.is_null()
-                && got(frame.rvalue, &mut argv[0])
-                && got(frame.avalues, &mut argv[1])
-                && got(frame.values, &mut argv[2])
-                && sys::napi_get_undefined(env, &mut recv) == sys::Status::napi_ok;
-            let ok = ready
-                && sys::napi_call_function(env, recv, func, 3, argv.as_ptr(), &mut result)
+                && sys::napi_call_function(env, func, func, 0, ptr::null(), &mut result)
                     == sys::Status::napi_ok;
             if !ok {
                 let mut pending = false;
@@ -316,12 +390,9 @@ impl JsHandler {
         // SAFETY: references of this env, deleted once.
         unsafe {
             sys::napi_delete_reference(self.env, state.func);
-            for f in state.frames.drain(..) {
-                sys::napi_delete_reference(self.env, f.rvalue);
-                sys::napi_delete_reference(self.env, f.avalues);
-                sys::napi_delete_reference(self.env, f.values);
-            }
         }
+        // Buffers made over the frames keep their own references.
+        state.frames.clear();
     }
 }
 
@@ -408,10 +479,66 @@ impl ClosureBox {
     }
 }
 
+/// The finalizer of a Buffer over a frame: drops its reference.
+unsafe extern "C" fn release_frame(_env: sys::napi_env, _data: *mut c_void, hint: *mut c_void) {
+    // SAFETY: the Box made for this Buffer in frame_buffers, reclaimed once.
+    drop(unsafe { Box::from_raw(hint.cast::<Arc<FrameMem>>()) });
+}
+
+/// The ClosureBox wrapped onto `holder`, or a typed error.
+fn closure_box(cx: &Cx, holder: Js, what: &str) -> napi::Result<*mut ClosureBox> {
+    match cx.unwrap_tagged(holder, &CLOSURE_TAG)? {
+        Some(data) => Ok(data.cast()),
+        None => Err(cx.throw(Error::InvalidArgValue(format!(
+            "{what}: this Buffer is not a closure from ffi.Closure"
+        )))),
+    }
+}
+
+/// `[rValue, aValues, args, shared]` for the call in progress at `depth`
+/// (index.js's dispatcher asks once per depth, or per call when `shared`
+/// is false).
+#[napi]
+pub fn closure_frame(env: Env, holder: Js, depth: u32) -> napi::Result<Js> {
+    let cx = Cx::new(&env);
+    let b = closure_box(&cx, holder, "ffi.Closure")?;
+    // SAFETY: a live ClosureBox (the holder is reachable: it is the argument);
+    // JavaScript calls this on the thread that made it (a wrapped object
+    // cannot leave its environment), during a call.
+    unsafe { (*b).handler.frame_buffers(&cx, depth as usize) }.map(Js)
+}
+
+/// Copies a per-call rValue copy back into the frame at `depth` (runtimes
+/// without external Buffers only). A detached rValue copies nothing.
+#[napi]
+pub fn closure_result(env: Env, holder: Js, depth: u32, rvalue: Js) -> napi::Result<()> {
+    let cx = Cx::new(&env);
+    let b = closure_box(&cx, holder, "ffi.Closure")?;
+    let r: crate::call::Region = cx.view(rvalue, &|| "rValue".into())?;
+    // SAFETY: as in closure_frame.
+    let h = unsafe { &(*b).handler };
+    // SAFETY: owner thread; no call into JavaScript while this is held.
+    let state = unsafe { &*h.js.get() };
+    if let Some(frame) = state.frames.get(depth as usize) {
+        // SAFETY: the frame has rsize bytes at 0; `r` has r.len readable bytes
+        // (0 once detached).
+        unsafe { ptr::copy_nonoverlapping(r.ptr, frame.at(0), r.len.min(h.rsize)) };
+    }
+    Ok(())
+}
+
 unsafe extern "C" fn finalize_closure(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
     // SAFETY: the Box that closure_new wrapped; finalizers run on the owner
     // thread, once.
     let mut b = unsafe { Box::from_raw(data.cast::<ClosureBox>()) };
+    // SAFETY: owner thread: the only thread that touches `js`.
+    if unsafe { (*b.handler.js.get()).depth } > 0 {
+        // A call on this thread is in progress and holds no reference of
+        // its own (see pinned_on_this_thread): keep everything. Node runs
+        // finalizers outside calls, so this is a guard, not a path.
+        std::mem::forget(b);
+        return;
+    }
     if b.handler.shared.alive() {
         // Collected while its environment lives: C no longer holds it (SPEC).
         // SAFETY: owner thread.
@@ -451,6 +578,9 @@ pub fn closure_new(env: Env, cif: Js, func: Js, holder: Js) -> napi::Result<Js> 
         layout.push((values_size, size));
         values_size += size.next_multiple_of(8);
     }
+    let rsize = needs.rvalue.max(size_of::<ffi_arg>());
+    let a_offset = rsize.next_multiple_of(16);
+    let v_offset = a_offset + needs.nargs * size_of::<usize>();
     let mut func_ref = ptr::null_mut();
     // SAFETY: a live function of this env; weak (count 0).
     unsafe { napi_ok!(sys::napi_create_reference(cx.env, func.0, 0, &mut func_ref)) };
@@ -458,11 +588,14 @@ pub fn closure_new(env: Env, cif: Js, func: Js, holder: Js) -> napi::Result<Js> 
         owner: thread_token(),
         env: cx.env,
         shared,
-        rsize: needs.rvalue.max(size_of::<ffi_arg>()),
+        rsize,
         ret_bytes: needs.rvalue,
         nargs: needs.nargs,
         layout,
         values_size,
+        a_offset,
+        v_offset,
+        frame_len: v_offset + values_size,
         freed: AtomicBool::new(false),
         js: UnsafeCell::new(JsState {
             func: func_ref,

@@ -433,6 +433,13 @@ impl Cx {
         Ok(v)
     }
 
+    pub fn boolean(&self, b: bool) -> napi::Result<sys::napi_value> {
+        let mut v = ptr::null_mut();
+        // SAFETY: valid env.
+        unsafe { napi_ok!(sys::napi_get_boolean(self.env, b, &mut v)) };
+        Ok(v)
+    }
+
     pub fn object(&self) -> napi::Result<sys::napi_value> {
         let mut v = ptr::null_mut();
         // SAFETY: valid env.
@@ -482,17 +489,21 @@ impl Cx {
     /// external Buffers (Electron's V8 sandbox).
     pub fn external_buffer(&self, at: usize, len: usize) -> napi::Result<sys::napi_value> {
         let mut v = ptr::null_mut();
-        // SAFETY: the memory is the caller's word, as in C; no finalizer,
-        // since the module does not own it.
-        let status = unsafe {
-            sys::napi_create_external_buffer(
-                self.env,
-                len,
-                at as *mut std::os::raw::c_void,
-                None,
-                ptr::null_mut(),
-                &mut v,
-            )
+        let status = if external_buffers_refused() {
+            sys::Status::napi_no_external_buffers_allowed
+        } else {
+            // SAFETY: the memory is the caller's word, as in C; no finalizer,
+            // since the module does not own it.
+            unsafe {
+                sys::napi_create_external_buffer(
+                    self.env,
+                    len,
+                    at as *mut std::os::raw::c_void,
+                    None,
+                    ptr::null_mut(),
+                    &mut v,
+                )
+            }
         };
         if status == sys::Status::napi_no_external_buffers_allowed {
             return Err(self.throw(Error::NoExternalBuffers(
@@ -511,6 +522,15 @@ impl Cx {
         }
         Ok(v)
     }
+}
+
+/// Whether to behave as in a runtime that refuses external Buffers
+/// (Electron): set `FFI_TEST_NO_EXTERNAL_BUFFERS=1` before loading the
+/// module, so that tests can run those paths under Node.
+pub fn external_buffers_refused() -> bool {
+    static REFUSED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *REFUSED
+        .get_or_init(|| std::env::var_os("FFI_TEST_NO_EXTERNAL_BUFFERS").is_some_and(|v| v == "1"))
 }
 
 /// N-API type tags: which native object a wrapped Buffer carries.
