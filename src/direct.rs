@@ -261,24 +261,28 @@ pub unsafe fn call(plan: &Plan, fun: usize, args: *mut *mut c_void, rvalue: *mut
         }
     }
     let (ints, floats) = (usize::from(plan.ints), usize::from(plan.floats));
-    let r = |j: usize| -> u64 {
-        if j < ints {
-            let (a, k) = plan.int_src[j];
-            // SAFETY: the plan's sources are argument indexes below nargs,
-            // and the caller vouches for each argument's pointer and kind.
+    /// Register `j`'s bits from its source argument, 0 past the used ones.
+    ///
+    /// # Safety
+    /// `j` below 8; the plan's sources are argument indexes below nargs.
+    #[inline(always)]
+    unsafe fn reg(src: &[(u8, Kind)], used: usize, args: *mut *mut c_void, j: usize) -> u64 {
+        if j < used {
+            let (a, k) = src[j];
+            // SAFETY: the caller's word, and the caller of `call` vouches for
+            // each argument's pointer and kind.
             unsafe { load(k, *args.add(usize::from(a))) }
         } else {
             0
         }
+    }
+    let r = |j: usize| -> u64 {
+        // SAFETY: j < 8 at every use below; the sources are the plan's.
+        unsafe { reg(&plan.int_src, ints, args, j) }
     };
     let f = |j: usize| -> f64 {
-        if j < floats {
-            let (a, k) = plan.float_src[j];
-            // SAFETY: as above.
-            f64::from_bits(unsafe { load(k, *args.add(usize::from(a))) })
-        } else {
-            0.0
-        }
+        // SAFETY: as above.
+        f64::from_bits(unsafe { reg(&plan.float_src, floats, args, j) })
     };
     macro_rules! invoke {
         ($t:ty, $ti:ty) => {{
