@@ -282,10 +282,22 @@ impl JsHandler {
     unsafe fn call_js(&self) -> bool {
         let env = self.env;
         let mut scope = ptr::null_mut();
+        // Directly under a synchronous call, share its scope; JavaScript then
+        // runs with none set, so that a callback reached through anything
+        // else opens its own.
+        let t = env::THREAD.with(|t| t as *const env::Thread);
+        // SAFETY: this thread's state, alive while the thread runs.
+        let call_scope = unsafe { (*t).call_scope.replace(ptr::null()) };
         // SAFETY: owner thread and live env (caller's word); every value
-        // used lives in the scope opened here.
+        // used lives in the scope entered or opened here; a call scope is
+        // the innermost one while C runs directly under its call.
         unsafe {
-            if sys::napi_open_handle_scope(env, &mut scope) != sys::Status::napi_ok {
+            let entered = match call_scope.as_ref() {
+                Some(s) => s.enter(),
+                None => sys::napi_open_handle_scope(env, &mut scope) == sys::Status::napi_ok,
+            };
+            if !entered {
+                (*t).call_scope.set(call_scope);
                 return false;
             }
             let mut func = ptr::null_mut();
@@ -306,7 +318,10 @@ impl JsHandler {
                     sys::napi_fatal_exception(env, error);
                 }
             }
-            sys::napi_close_handle_scope(env, scope);
+            if !scope.is_null() {
+                sys::napi_close_handle_scope(env, scope);
+            }
+            (*t).call_scope.set(call_scope);
             ok
         }
     }

@@ -64,6 +64,7 @@ thread_local! {
             errno: Cell::new(ptr::null_mut()),
             depth: Cell::new(0),
             epoch: Cell::new(0),
+            call_scope: Cell::new(ptr::null()),
         }
     };
 }
@@ -85,6 +86,90 @@ pub struct Thread {
     /// Counts this thread's outermost synchronous calls (from 1), so that a
     /// waiting thread can tell one long call from several short ones.
     epoch: Cell<u64>,
+    /// The handle scope of the synchronous call whose C code is running
+    /// right now (NULL while JavaScript runs, and outside calls).
+    pub call_scope: Cell<*const CallScope>,
+}
+
+/// A handle scope that the closures called by one synchronous call share,
+/// instead of opening and closing one each (Node allocates every scope it
+/// opens): opened by the first callback, renewed every [`CallScope::USES`]
+/// callbacks so that handles stay few, closed when the call returns. Only
+/// used by callbacks that C makes directly under that call, where it is the
+/// innermost scope; JavaScript code (and so any other addon) runs with
+/// `call_scope` cleared.
+pub struct CallScope {
+    env: sys::napi_env,
+    scope: Cell<sys::napi_handle_scope>,
+    uses: Cell<u32>,
+}
+
+impl CallScope {
+    const USES: u32 = 64;
+
+    pub fn new(env: sys::napi_env) -> CallScope {
+        CallScope {
+            env,
+            scope: Cell::new(ptr::null_mut()),
+            uses: Cell::new(0),
+        }
+    }
+
+    /// Makes sure the scope is open for one more callback.
+    ///
+    /// # Safety
+    /// On its thread, with C code running directly under the call that
+    /// owns this scope (so it is, or would be, the innermost scope).
+    pub unsafe fn enter(&self) -> bool {
+        let mut scope = self.scope.get();
+        if !scope.is_null() && self.uses.get() >= Self::USES {
+            // SAFETY: the innermost scope (caller's word).
+            unsafe { sys::napi_close_handle_scope(self.env, scope) };
+            scope = ptr::null_mut();
+        }
+        if scope.is_null() {
+            // SAFETY: as above: opened where it nests properly.
+            if unsafe { sys::napi_open_handle_scope(self.env, &mut scope) } != sys::Status::napi_ok
+            {
+                return false;
+            }
+            self.scope.set(scope);
+            self.uses.set(0);
+        }
+        self.uses.set(self.uses.get() + 1);
+        true
+    }
+}
+
+/// Installs a [`CallScope`] as its thread's current one, and puts the
+/// previous one back when dropped (on every way out of the call).
+pub struct Installed<'a> {
+    thread: &'a Thread,
+    outer: *const CallScope,
+}
+
+impl CallScope {
+    pub fn install<'a>(&'a self, thread: &'a Thread) -> Installed<'a> {
+        let outer = thread.call_scope.replace(self);
+        Installed { thread, outer }
+    }
+}
+
+impl Drop for Installed<'_> {
+    fn drop(&mut self) {
+        self.thread.call_scope.set(self.outer);
+    }
+}
+
+impl Drop for CallScope {
+    fn drop(&mut self) {
+        let scope = self.scope.get();
+        if !scope.is_null() {
+            // SAFETY: dropped by the call that owns it, after its C code
+            // returned: the innermost scope again.
+            unsafe { sys::napi_close_handle_scope(self.env, scope) };
+        }
+    }
 }
 
 /// The callback of the thread-safe function: runs a queued closure call.

@@ -35,10 +35,17 @@ unsafe extern "C" fn call_fast(
             // whole numbers below 2^53 (so the conversion is exact).
             let slot = unsafe { &*((*control).to_int_unchecked::<usize>() as *const Checked) };
             let guard = env::enter_sync(t);
+            // Callbacks that C makes during the call share this scope; it
+            // closes (if a callback opened it) before the call returns.
+            let scope = env::CallScope::new(cx.env);
+            let installed = scope.install(t);
             // SAFETY: the slot was filled by fill_slot after the full checks, and
             // JavaScript verified the same Buffers are passed, still attached;
             // the errno slot is this thread's (set with the control cell).
-            let outcome = unsafe { slot.repeat(t.errno.get()) }?;
+            let outcome = unsafe { slot.repeat(t.errno.get()) };
+            drop(installed);
+            drop(scope);
+            let outcome = outcome?;
             t.last.set(outcome);
             if guard.leave() {
                 return Err(super::call::deadlock_error());
