@@ -24,13 +24,11 @@ use crate::error::Error;
 /// throws `ERR_FFI_DEADLOCK` when it returns).
 pub const DEADLOCK_WAIT: Duration = Duration::from_millis(1000);
 
-thread_local! {
-    static TOKEN: u8 = const { 0 };
-}
-
-/// A number unique to each live thread (0 while a thread is being torn down).
+/// A number unique to each live thread: the address of its call-path
+/// state, which every thread has from its start to its end (it has no
+/// destructor), so that it can be read at any time, teardown included.
 fn thread_token() -> usize {
-    TOKEN.try_with(|t| t as *const u8 as usize).unwrap_or(0)
+    env::THREAD.with(|t| t as *const env::Thread as usize)
 }
 
 /// The memory of one reentrancy depth: rValue, aValues and args back to
@@ -179,8 +177,9 @@ impl JsHandler {
                 ptr::copy_nonoverlapping((*args.add(i)).cast::<u8>(), vptr.add(offset), size);
             }
         }
-        // SAFETY: owner thread with a live env.
-        let ok = unsafe { self.call_js() };
+        // SAFETY: owner thread with a live env; the owner token is this
+        // thread's state.
+        let ok = unsafe { self.call_js(self.owner as *const env::Thread) };
         // SAFETY: `ret` has ret_bytes of room; the frame (in `frames` until
         // the depth drops, whatever JavaScript did with its Buffers) has
         // rsize bytes at rptr.
@@ -278,14 +277,13 @@ impl JsHandler {
     /// then goes to 'uncaughtException') or could not be called.
     ///
     /// # Safety
-    /// Owner thread, live env.
-    unsafe fn call_js(&self) -> bool {
+    /// Owner thread, live env; `t` is this thread's state.
+    unsafe fn call_js(&self, t: *const env::Thread) -> bool {
         let env = self.env;
         let mut scope = ptr::null_mut();
         // Directly under a synchronous call, share its scope; JavaScript then
         // runs with none set, so that a callback reached through anything
         // else opens its own.
-        let t = env::THREAD.with(|t| t as *const env::Thread);
         // SAFETY: this thread's state, alive while the thread runs.
         let call_scope = unsafe { (*t).call_scope.replace(ptr::null()) };
         // SAFETY: owner thread and live env (caller's word); every value
