@@ -190,7 +190,12 @@ export function callAsync(
   callback: (err: Error | null, errno: number) => void,
 ): undefined
 
-/** What a closure's JavaScript function receives. */
+/**
+ * What a closure's JavaScript function receives. The three Buffers are the
+ * same objects on every call at the same reentrancy depth (views of memory
+ * the closure keeps, 8-byte aligned): typed-array views made over them once
+ * can be reused. Their contents are only meaningful during a call.
+ */
 export type ClosureFunction = (
   /** Write the return value here: `max(sizeof rType, sizeof.ffi_arg)` bytes; a narrow integer as a whole `ffi_arg`. */
   rValue: Buffer,
