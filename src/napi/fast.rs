@@ -4,8 +4,11 @@
 //! address into this thread's control cell and calls `callFast`, a raw
 //! N-API function of no arguments: no conversion, no Buffer lookup.
 
+use std::os::raw::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
+use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::Mutex;
 
 use napi::{sys, Env};
 use napi_derive::napi;
@@ -17,13 +20,63 @@ use crate::error::Error;
 /// Bytes of a slot Buffer.
 pub const SLOT_SIZE: usize = std::mem::size_of::<Checked>();
 
+/// The environment that set up its fast path first (usually the main
+/// thread's), with its thread's state: its calls find that state by
+/// comparing the `napi_env` they are given, without a thread-local lookup
+/// (a call into the C library in a shared object). Every other environment
+/// uses the thread-local. Claimed and released under CLAIM_LOCK; released
+/// by the environment's cleanup hook, before its `napi_env` can be reused.
+/// A call can only see its own `napi_env` here while its environment holds
+/// the claim, since live environments have distinct `napi_env`s.
+static CLAIMED_ENV: AtomicPtr<sys::napi_env__> = AtomicPtr::new(ptr::null_mut());
+static CLAIMED_THREAD: AtomicPtr<env::Thread> = AtomicPtr::new(ptr::null_mut());
+static CLAIM_LOCK: Mutex<()> = Mutex::new(());
+
+/// This thread's call-path state, for a call given `env`.
+#[inline(always)]
+fn thread_for(env: sys::napi_env) -> *const env::Thread {
+    if CLAIMED_ENV.load(Ordering::Acquire) == env {
+        CLAIMED_THREAD.load(Ordering::Relaxed)
+    } else {
+        env::THREAD.with(|t| t as *const env::Thread)
+    }
+}
+
+/// Claims the shortcut for `env` if no environment holds it.
+fn claim(env: sys::napi_env) {
+    let _lock = CLAIM_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    if !CLAIMED_ENV.load(Ordering::Acquire).is_null() {
+        return;
+    }
+    // SAFETY: releases the claim when this environment ends; `env` is the
+    // hook's argument only as a value to compare.
+    let status = unsafe { sys::napi_add_env_cleanup_hook(env, Some(release_claim), env.cast()) };
+    if status != sys::Status::napi_ok {
+        return;
+    }
+    let t = env::THREAD.with(|t| t as *const env::Thread as *mut env::Thread);
+    CLAIMED_THREAD.store(t, Ordering::Relaxed);
+    CLAIMED_ENV.store(env, Ordering::Release);
+}
+
+unsafe extern "C" fn release_claim(arg: *mut c_void) {
+    let _lock = CLAIM_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    if CLAIMED_ENV.load(Ordering::Acquire) == arg.cast() {
+        CLAIMED_ENV.store(ptr::null_mut(), Ordering::Release);
+        CLAIMED_THREAD.store(ptr::null_mut(), Ordering::Relaxed);
+    }
+}
+
 unsafe extern "C" fn call_fast(
     env: sys::napi_env,
     _info: sys::napi_callback_info,
 ) -> sys::napi_value {
     let cx = Cx { env };
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        env::THREAD.with(|t| {
+        // SAFETY: this thread's state (see thread_for), alive while the
+        // thread runs.
+        let t = unsafe { &*thread_for(env) };
+        {
             let control = t.control.get();
             if control.is_null() {
                 return Err(Error::InvalidCif(
@@ -51,7 +104,7 @@ unsafe extern "C" fn call_fast(
                 return Err(super::call::deadlock_error());
             }
             Ok(())
-        })
+        }
     }));
     match outcome {
         Ok(Ok(())) => {}
@@ -76,6 +129,7 @@ pub fn fast_init(env: Env) -> napi::Result<Js> {
         t.control.set(mem.cast::<f64>());
         t.errno.set(crate::os::errno_location());
     });
+    claim(cx.env);
     let mut f = ptr::null_mut();
     let name = "callFast";
     // SAFETY: a plain function with no data.
