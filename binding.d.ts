@@ -30,8 +30,9 @@ export declare function closureFrame(holder: Js, depth: number): Js
 export declare function closureFree(ptr: Js): void
 
 /**
- * Makes a closure for the CIF at `cif` that calls `func`, wraps it onto
- * `holder` (the pointer Buffer JavaScript made) and returns its address.
+ * Makes a closure for the CIF at `cif` that calls `func` (index.js's
+ * dispatcher, which checked the user's function), wraps it onto `holder`
+ * (the pointer Buffer JavaScript made) and returns its address.
  */
 export declare function closureNew(cif: Js, func: Js, holder: Js): Js
 

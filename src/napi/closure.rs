@@ -24,11 +24,9 @@ use crate::error::Error;
 /// throws `ERR_FFI_DEADLOCK` when it returns).
 pub const DEADLOCK_WAIT: Duration = Duration::from_millis(1000);
 
-/// A number unique to each live thread: the address of its call-path
-/// state, which every thread has from its start to its end (it has no
-/// destructor), so that it can be read at any time, teardown included.
+/// A number unique to each live thread: the address of its call-path state.
 fn thread_token() -> usize {
-    env::THREAD.with(|t| t as *const env::Thread as usize)
+    env::this_thread() as usize
 }
 
 /// The memory of one reentrancy depth: rValue, aValues and args back to
@@ -566,18 +564,13 @@ unsafe extern "C" fn finalize_closure(_env: sys::napi_env, data: *mut c_void, _h
     }
 }
 
-/// Makes a closure for the CIF at `cif` that calls `func`, wraps it onto
-/// `holder` (the pointer Buffer JavaScript made) and returns its address.
+/// Makes a closure for the CIF at `cif` that calls `func` (index.js's
+/// dispatcher, which checked the user's function), wraps it onto `holder`
+/// (the pointer Buffer JavaScript made) and returns its address.
 #[napi]
 pub fn closure_new(env: Env, cif: Js, func: Js, holder: Js) -> napi::Result<Js> {
     let cx = Cx::new(&env);
     let cif = cx.address(cif, &|| "ffi.Closure: cif".into())? as *mut ffi_cif;
-    if cx.type_of(func)? != sys::ValueType::napi_function {
-        let got = cx.describe(func)?;
-        return Err(cx.throw(Error::InvalidArgType(format!(
-            "ffi.Closure: fn: expected a function, got {got}"
-        ))));
-    }
     let shared = env::get_or_init(&cx, run_queued)?;
     // SAFETY: JavaScript passes only CIFs this module prepared and keeps
     // alive with the closure.

@@ -69,6 +69,13 @@ thread_local! {
     };
 }
 
+/// This thread's call-path state. Every thread has it from its start to
+/// its end (it has no destructor), so it can be read at any time, teardown
+/// included, and its address tells live threads apart.
+pub fn this_thread() -> *const Thread {
+    THREAD.with(|t| t as *const Thread)
+}
+
 /// This thread's state for the call path.
 pub struct Thread {
     /// CURRENT as a plain pointer (no reference counting per call); CURRENT
@@ -139,20 +146,20 @@ impl CallScope {
         self.uses.set(self.uses.get() + 1);
         true
     }
-}
 
-/// Installs a [`CallScope`] as its thread's current one, and puts the
-/// previous one back when dropped (on every way out of the call).
-pub struct Installed<'a> {
-    thread: &'a Thread,
-    outer: *const CallScope,
-}
-
-impl CallScope {
+    /// Makes this scope its thread's current one until the guard drops,
+    /// which puts the previous one back (on every way out of the call).
     pub fn install<'a>(&'a self, thread: &'a Thread) -> Installed<'a> {
         let outer = thread.call_scope.replace(self);
         Installed { thread, outer }
     }
+}
+
+/// A [`CallScope`] installed as its thread's current one (see
+/// [`CallScope::install`]).
+pub struct Installed<'a> {
+    thread: &'a Thread,
+    outer: *const CallScope,
 }
 
 impl Drop for Installed<'_> {
@@ -312,40 +319,34 @@ pub fn enter_sync(t: &Thread) -> SyncGuard<'_> {
     SyncGuard(t)
 }
 
+/// Counts one synchronous call out; the environment's shared state if that
+/// was the outermost one (which no longer publishes an epoch then).
+fn exit_sync(t: &Thread) -> Option<&EnvShared> {
+    let depth = t.depth.get() - 1;
+    t.depth.set(depth);
+    if depth != 0 {
+        return None;
+    }
+    // SAFETY: as in enter_sync. (The environment may have gained its shared
+    // state during the call: then it never published this epoch, and
+    // clearing `blocked` is harmless.)
+    let s = unsafe { t.shared.get().as_ref() }?;
+    s.blocked.store(0, Ordering::Release);
+    Some(s)
+}
+
 impl SyncGuard<'_> {
     /// Leaves the call; true when it was the outermost one and another
     /// thread gave up waiting for this thread meanwhile.
     pub fn leave(self) -> bool {
         let t = self.0;
         std::mem::forget(self);
-        let depth = t.depth.get() - 1;
-        t.depth.set(depth);
-        if depth != 0 {
-            return false;
-        }
-        // SAFETY: as in enter_sync. (The environment may have gained its
-        // shared state during the call: then it never published this epoch,
-        // and clearing `blocked` is harmless.)
-        match unsafe { t.shared.get().as_ref() } {
-            Some(s) => {
-                s.blocked.store(0, Ordering::Release);
-                s.abandoned.load(Ordering::Acquire) == t.epoch.get()
-            }
-            None => false,
-        }
+        exit_sync(t).is_some_and(|s| s.abandoned.load(Ordering::Acquire) == t.epoch.get())
     }
 }
 
 impl Drop for SyncGuard<'_> {
     fn drop(&mut self) {
-        let t = self.0;
-        let depth = t.depth.get() - 1;
-        t.depth.set(depth);
-        if depth == 0 {
-            // SAFETY: as in enter_sync.
-            if let Some(s) = unsafe { t.shared.get().as_ref() } {
-                s.blocked.store(0, Ordering::Release);
-            }
-        }
+        exit_sync(self.0);
     }
 }

@@ -38,7 +38,7 @@ fn thread_for(env: sys::napi_env) -> *const env::Thread {
     if CLAIMED_ENV.load(Ordering::Acquire) == env {
         CLAIMED_THREAD.load(Ordering::Relaxed)
     } else {
-        env::THREAD.with(|t| t as *const env::Thread)
+        env::this_thread()
     }
 }
 
@@ -54,8 +54,7 @@ fn claim(env: sys::napi_env) {
     if status != sys::Status::napi_ok {
         return;
     }
-    let t = env::THREAD.with(|t| t as *const env::Thread as *mut env::Thread);
-    CLAIMED_THREAD.store(t, Ordering::Relaxed);
+    CLAIMED_THREAD.store(env::this_thread().cast_mut(), Ordering::Relaxed);
     CLAIMED_ENV.store(env, Ordering::Release);
 }
 
@@ -76,35 +75,33 @@ unsafe extern "C" fn call_fast(
         // SAFETY: this thread's state (see thread_for), alive while the
         // thread runs.
         let t = unsafe { &*thread_for(env) };
-        {
-            let control = t.control.get();
-            if control.is_null() {
-                return Err(Error::InvalidCif(
-                    "ffi.call: the fast path is not set up on this thread".into(),
-                ));
-            }
-            // SAFETY: the control cell is a live Node Buffer of this thread (kept
-            // by index.js); JavaScript writes only addresses of slots it holds,
-            // whole numbers below 2^53 (so the conversion is exact).
-            let slot = unsafe { &*((*control).to_int_unchecked::<usize>() as *const Checked) };
-            let guard = env::enter_sync(t);
-            // Callbacks that C makes during the call share this scope; it
-            // closes (if a callback opened it) before the call returns.
-            let scope = env::CallScope::new(cx.env);
-            let installed = scope.install(t);
-            // SAFETY: the slot was filled by fill_slot after the full checks, and
-            // JavaScript verified the same Buffers are passed, still attached;
-            // the errno slot is this thread's (set with the control cell).
-            let outcome = unsafe { slot.repeat(t.errno.get()) };
-            drop(installed);
-            drop(scope);
-            let outcome = outcome?;
-            t.last.set(outcome);
-            if guard.leave() {
-                return Err(super::call::deadlock_error());
-            }
-            Ok(())
+        let control = t.control.get();
+        if control.is_null() {
+            return Err(Error::InvalidCif(
+                "ffi.call: the fast path is not set up on this thread".into(),
+            ));
         }
+        // SAFETY: the control cell is a live Node Buffer of this thread (kept
+        // by index.js); JavaScript writes only addresses of slots it holds,
+        // whole numbers below 2^53 (so the conversion is exact).
+        let slot = unsafe { &*((*control).to_int_unchecked::<usize>() as *const Checked) };
+        let guard = env::enter_sync(t);
+        // Callbacks that C makes during the call share this scope; it
+        // closes (if a callback opened it) before the call returns.
+        let scope = env::CallScope::new(cx.env);
+        let installed = scope.install(t);
+        // SAFETY: the slot was filled by fill_slot after the full checks, and
+        // JavaScript verified the same Buffers are passed, still attached;
+        // the errno slot is this thread's (set with the control cell).
+        let outcome = unsafe { slot.repeat(t.errno.get()) };
+        drop(installed);
+        drop(scope);
+        let outcome = outcome?;
+        t.last.set(outcome);
+        if guard.leave() {
+            return Err(super::call::deadlock_error());
+        }
+        Ok(())
     }));
     match outcome {
         Ok(Ok(())) => {}
