@@ -7,6 +7,11 @@
 // each figure is the median ns per operation over the rounds, and its ratio
 // to the N-API no-op of the same run.
 //
+// A contender's loop keeps its running sum an int32 (`(sum + x) | 0`): a sum
+// that outgrows a small integer makes V8 box it, and on Node 26 its
+// on-stack-replaced loops then allocate a heap number per iteration, which
+// measured the harness rather than the call (up to 4 ns per call here).
+//
 //   node benchmark/run.js [--rounds 7] [--only abs] [--no-node26]   (npm run bench)
 
 const { spawnSync } = require('node:child_process')

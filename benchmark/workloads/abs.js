@@ -20,7 +20,7 @@ module.exports = {
         for (let i = 0; i < n; i++) {
           argView[0] = -i
           ffi.call(cif, abs, rValue, aValues)
-          sum += resultView[0]
+          sum = (sum + resultView[0]) | 0
         }
         return sum
       }
@@ -28,7 +28,7 @@ module.exports = {
     if (floor) {
       c['N-API static binding'] = (n) => {
         let sum = 0
-        for (let i = 0; i < n; i++) sum += floor.absStatic(-i | 0)
+        for (let i = 0; i < n; i++) sum = (sum + floor.absStatic(-i | 0)) | 0
         return sum
       }
     }
@@ -36,7 +36,7 @@ module.exports = {
       const abs = koffi.load('libc.so.6').func('int abs(int)')
       c.koffi = (n) => {
         let sum = 0
-        for (let i = 0; i < n; i++) sum += abs(-i | 0)
+        for (let i = 0; i < n; i++) sum = (sum + abs(-i | 0)) | 0
         return sum
       }
     }
@@ -46,7 +46,7 @@ module.exports = {
       const { abs } = define({ abs: { library: 'libc', retType: DataType.I32, paramsType: [DataType.I32] } })
       c['ffi-rs'] = (n) => {
         let sum = 0
-        for (let i = 0; i < n; i++) sum += abs([-i | 0])
+        for (let i = 0; i < n; i++) sum = (sum + abs([-i | 0])) | 0
         return sum
       }
     }
@@ -54,7 +54,7 @@ module.exports = {
       const { abs } = nodeFfi.dlopen('libc.so.6', { abs: { return: 'int32', arguments: ['int32'] } }).functions
       c['node:ffi'] = (n) => {
         let sum = 0
-        for (let i = 0; i < n; i++) sum += abs(-i | 0)
+        for (let i = 0; i < n; i++) sum = (sum + abs(-i | 0)) | 0
         return sum
       }
     }

@@ -23,7 +23,7 @@ module.exports = {
         for (let i = 0; i < n; i++) {
           numView[0] = i
           ffi.call(cif, div, rValue, aValues)
-          sum += result[0] + result[1]
+          sum = (sum + result[0] + result[1]) | 0
         }
         return sum
       }
@@ -36,7 +36,7 @@ module.exports = {
         let sum = 0
         for (let i = 0; i < n; i++) {
           const r = div(i, 7)
-          sum += r.quot + r.rem
+          sum = (sum + r.quot + r.rem) | 0
         }
         return sum
       }
@@ -55,7 +55,7 @@ module.exports = {
         let sum = 0
         for (let i = 0; i < n; i++) {
           const r = div([i, 7])
-          sum += r.quot + r.rem
+          sum = (sum + r.quot + r.rem) | 0
         }
         return sum
       }

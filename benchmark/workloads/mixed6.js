@@ -28,7 +28,7 @@ module.exports = {
           a0[0] = i
           a1[0] = 0.25
           ffi.call(cif, fn, rValue, aValues)
-          sum += result[0]
+          sum = (sum + result[0]) | 0
         }
         return sum
       }
@@ -37,7 +37,7 @@ module.exports = {
       const fn = koffi.load(fixture).func('double mixed6(int32_t, double, void *, int64_t, float, uint8_t)')
       c.koffi = (n) => {
         let sum = 0
-        for (let i = 0; i < n; i++) sum += fn(i, 0.25, target, 7, 0.5, 3)
+        for (let i = 0; i < n; i++) sum = (sum + fn(i, 0.25, target, 7, 0.5, 3)) | 0
         return sum
       }
     }
@@ -54,7 +54,7 @@ module.exports = {
       const p = unwrapPointer(createPointer({ paramsType: [DataType.U8Array], paramsValue: [target] }))[0]
       c['ffi-rs'] = (n) => {
         let sum = 0
-        for (let i = 0; i < n; i++) sum += mixed6([i, 0.25, p, 7, 0.5, 3])
+        for (let i = 0; i < n; i++) sum = (sum + mixed6([i, 0.25, p, 7, 0.5, 3])) | 0
         return sum
       }
     }
@@ -65,7 +65,7 @@ module.exports = {
       const p = nodeFfi.getRawPointer(target)
       c['node:ffi'] = (n) => {
         let sum = 0
-        for (let i = 0; i < n; i++) sum += mixed6(i, 0.25, p, 7n, 0.5, 3)
+        for (let i = 0; i < n; i++) sum = (sum + mixed6(i, 0.25, p, 7n, 0.5, 3)) | 0
         return sum
       }
     }
