@@ -85,6 +85,9 @@ export declare function lastError(): number
  */
 export declare function makeError(code: string, message: string): Js
 
+/** A new slot for a bound call (`ffi.bind`): each bound call repeats its own. */
+export declare function newSlot(): Js
+
 /** `ffi_get_struct_offsets` of the struct type at `t`. */
 export declare function offsetsOf(t: Js): Js
 

@@ -851,6 +851,7 @@ module.exports.fillSlot = nativeBinding.fillSlot
 module.exports.info = nativeBinding.info
 module.exports.lastError = nativeBinding.lastError
 module.exports.makeError = nativeBinding.makeError
+module.exports.newSlot = nativeBinding.newSlot
 module.exports.offsetsOf = nativeBinding.offsetsOf
 module.exports.prepCif = nativeBinding.prepCif
 module.exports.readCString = nativeBinding.readCString

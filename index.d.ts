@@ -167,6 +167,15 @@ export function offsetsof(structType: TypeBuffer): number[]
  *   `ERR_FFI_NULL_POINTER` (NULL `fn` or argument pointer); RangeError `ERR_FFI_BUFFER_TOO_SMALL`.
  */
 export function call(cif: CifBuffer, fn: PointerBuffer, rValue: Buffer, aValues: Buffer): void
+
+/**
+ * `call` with its four Buffers bound: returns a function of no arguments
+ * that makes the call (the fastest way to repeat one). Checks in full now,
+ * and again when a Buffer was detached or `writePointer` stored into
+ * `aValues`.
+ * @throws as `call` (at bind time, and at call time if the Buffers changed).
+ */
+export function bind(cif: CifBuffer, fn: PointerBuffer, rValue: Buffer, aValues: Buffer): () => void
 // ERR_FFI_DEADLOCK: another thread waited over a second for this thread,
 // blocked in this call, to run one of its closures (see the README).
 
@@ -338,6 +347,7 @@ declare const ffi: {
   StructType: typeof StructType
   offsetsof: typeof offsetsof
   call: typeof call
+  bind: typeof bind
   callAsync: typeof callAsync
   Closure: typeof Closure
   errno: typeof errno

@@ -238,25 +238,75 @@ function call(cif, fn, rValue, aValues) {
 /** Checks everything, remembers the call for the fast path, and makes it. */
 function slowCall(cif, fn, rValue, aValues) {
   const s = cifEntry(cif, 'ffi.call')
-  const table = ArrayBuffer.isView(aValues) ? pointeeTable(aValues) : undefined
-  if (table !== undefined) checkAttached(table, 'ffi.call')
-  native.fillSlot(s.slot, s.address, addressOf(fn, 'ffi.call: fn'), rValue, aValues, s.variadic)
-  s.fn = fn
-  s.r = rValue
-  s.a = aValues
-  // `length` is what a repeated call compares (0 once detached); a DataView
-  // has none, so calls with one always take this path.
-  s.rl = rValue instanceof DataView ? -2 : rValue.length
-  s.al = aValues instanceof DataView ? -2 : aValues.length
-  s.table = table
-  s.version = table.version
-  s.live = []
-  for (const [buf, length] of table.map.values()) {
-    // A DataView has no length to compare: such calls stay on this path.
-    if (length > 0) s.live.push(buf instanceof DataView ? NULL : buf)
-  }
+  fill(s, s, fn, rValue, aValues, 'ffi.call')
   controlCell[0] = s.slotAddress
   callFast()
+}
+
+/**
+ * Checks a call in full and records it in `c` (a CIF's state, or a bound
+ * call's) for the fast path: what a repeated call compares, and its slot.
+ */
+function fill(c, entry, fn, rValue, aValues, what) {
+  const table = ArrayBuffer.isView(aValues) ? pointeeTable(aValues) : undefined
+  if (table !== undefined) checkAttached(table, what)
+  native.fillSlot(c.slot, entry.address, addressOf(fn, `${what}: fn`), rValue, aValues, entry.variadic)
+  c.fn = fn
+  c.r = rValue
+  c.a = aValues
+  // `length` is what a repeated call compares (0 once detached); a DataView
+  // has none, so calls with one always take the full path.
+  c.rl = rValue instanceof DataView ? -2 : rValue.length
+  c.al = aValues instanceof DataView ? -2 : aValues.length
+  c.table = table
+  c.version = table.version
+  c.live = []
+  for (const [buf, length] of table.map.values()) {
+    // A DataView has no length to compare: such calls take the full path.
+    if (length > 0) c.live.push(buf instanceof DataView ? NULL : buf)
+  }
+}
+
+/**
+ * A function of no arguments that makes `ffi.call(cif, fn, rValue, aValues)`
+ * with these four bound: the same checks, made in full now (bad input throws
+ * here) and again whenever a Buffer was detached or `writePointer` stored
+ * into `aValues`; otherwise only those are compared, which is cheaper than
+ * `ffi.call`'s lookup of the CIF and its Buffers. Each bound function has its
+ * own slot, so several of one CIF do not take turns on one.
+ */
+function bind(cif, fn, rValue, aValues) {
+  const entry = cifEntry(cif, 'ffi.bind')
+  const slot = native.newSlot()
+  const c = {
+    slot,
+    slotAddress: native.bufferAddress(slot),
+    fn: undefined,
+    r: undefined,
+    a: undefined,
+    rl: -1,
+    al: -1,
+    table: undefined,
+    version: -1,
+    live: [],
+  }
+  fill(c, entry, fn, rValue, aValues, 'ffi.bind')
+  return function bound() {
+    if (
+      cif.length !== 0 &&
+      rValue.length === c.rl &&
+      aValues.length === c.al &&
+      c.table.version === c.version &&
+      attached(c.live)
+    ) {
+      controlCell[0] = c.slotAddress
+      callFast()
+      return
+    }
+    fill(c, cifEntry(cif, 'ffi.bind'), fn, rValue, aValues, 'ffi.bind')
+    controlCell[0] = c.slotAddress
+    callFast()
+  }
 }
 
 /**
@@ -439,6 +489,7 @@ const ffi = {
   StructType,
   offsetsof,
   call,
+  bind,
   callAsync,
   Closure,
   errno: native.errno,

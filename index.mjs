@@ -17,6 +17,7 @@ export const {
   StructType,
   offsetsof,
   call,
+  bind,
   callAsync,
   Closure,
   errno,

@@ -9,6 +9,8 @@ const s = StructType(types.int, types.double)
 const offs: number[] = offsetsof(s)
 const r = Buffer.alloc(8)
 call(cif, abs, r, Buffer.alloc(sizeof.pointer))
+const bound: () => void = ffi.bind(cif, abs, r, Buffer.alloc(sizeof.pointer))
+bound()
 const p: Buffer = r.readPointerLE(0)
 const a: number = p.address()
 try { ffi.CIFVar(1, types.int) } catch (e) { const code = (e as FfiError).code }

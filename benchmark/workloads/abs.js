@@ -24,6 +24,16 @@ module.exports = {
         }
         return sum
       }
+      const bound = ffi.bind(cif, abs, rValue, aValues)
+      c['ffi.bind'] = (n) => {
+        let sum = 0
+        for (let i = 0; i < n; i++) {
+          argView[0] = -i
+          bound()
+          sum = (sum + resultView[0]) | 0
+        }
+        return sum
+      }
     }
     if (floor) {
       c['N-API static binding'] = (n) => {

@@ -32,6 +32,17 @@ module.exports = {
         }
         return sum
       }
+      const bound = ffi.bind(cif, fn, rValue, aValues)
+      c['ffi.bind'] = (n) => {
+        let sum = 0
+        for (let i = 0; i < n; i++) {
+          a0[0] = i
+          a1[0] = 0.25
+          bound()
+          sum = (sum + result[0]) | 0
+        }
+        return sum
+      }
     }
     if (koffi) {
       const fn = koffi.load(fixture).func('double mixed6(int32_t, double, void *, int64_t, float, uint8_t)')

@@ -144,6 +144,14 @@ pub fn fast_init(env: Env) -> napi::Result<Js> {
     cx.array(&[control, f]).map(Js)
 }
 
+/// A new slot for a bound call (`ffi.bind`): each bound call repeats its own.
+#[napi]
+pub fn new_slot(env: Env) -> napi::Result<Js> {
+    let cx = Cx::new(&env);
+    let (slot, _) = cx.node_buffer(SLOT_SIZE)?;
+    Ok(Js(slot))
+}
+
 /// Checks a call in full and, if it passes, records it in `slot` for the
 /// fast path (JavaScript then calls `callFast`).
 #[napi]
