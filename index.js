@@ -134,13 +134,23 @@ function prepare(name, abiValue, nfixed, rType, aTypes) {
   const addrs = [typeAddress(rType, `${name}: the return type`)]
   for (let i = 0; i < aTypes.length; i++) addrs.push(typeAddress(aTypes[i], `${name}: argument type ${i}`))
   const [cif, argTypes, slot] = native.prepCif(abiValue, nfixed, addrs)
-  new CifState(cif, {
-    variadic: nfixed !== undefined,
-    address: native.bufferAddress(cif),
-    keep: [argTypes, rType, aTypes],
+  const state = emptyCache(slot)
+  state.variadic = nfixed !== undefined
+  state.address = native.bufferAddress(cif)
+  state.keep = [argTypes, rType, aTypes]
+  new CifState(cif, state)
+  return counted('cifs', cif)
+}
+
+/**
+ * The fast path's record of the last call checked in full (fill() writes
+ * it; the same Buffers then skip the checks), around its slot: a CIF's
+ * state has one, and so has each bound call.
+ */
+function emptyCache(slot) {
+  return {
     slot,
     slotAddress: native.bufferAddress(slot),
-    // The last call checked in full: the same Buffers skip the checks.
     fn: undefined,
     r: undefined,
     a: undefined,
@@ -149,8 +159,7 @@ function prepare(name, abiValue, nfixed, rType, aTypes) {
     table: undefined,
     version: -1,
     live: [],
-  })
-  return counted('cifs', cif)
+  }
 }
 
 function CIF(...args) {
@@ -277,19 +286,7 @@ function fill(c, entry, fn, rValue, aValues, what) {
  */
 function bind(cif, fn, rValue, aValues) {
   const entry = cifEntry(cif, 'ffi.bind')
-  const slot = native.newSlot()
-  const c = {
-    slot,
-    slotAddress: native.bufferAddress(slot),
-    fn: undefined,
-    r: undefined,
-    a: undefined,
-    rl: -1,
-    al: -1,
-    table: undefined,
-    version: -1,
-    live: [],
-  }
+  const c = emptyCache(native.newSlot())
   fill(c, entry, fn, rValue, aValues, 'ffi.bind')
   return function bound() {
     if (
