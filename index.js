@@ -269,11 +269,37 @@ function fill(c, entry, fn, rValue, aValues, what) {
   c.al = aValues instanceof DataView ? -2 : aValues.length
   c.table = table
   c.version = table.version
-  c.live = []
-  for (const [buf, length] of table.map.values()) {
-    // A DataView has no length to compare: such calls take the full path.
-    if (length > 0) c.live.push(buf instanceof DataView ? NULL : buf)
+  c.live = liveViews(table, rValue, aValues)
+}
+
+/**
+ * The views a repeated call must find attached: one per ArrayBuffer that
+ * holds an argument, since views of one ArrayBuffer are detached together.
+ * Arguments inside `rValue`'s or `aValues`' ArrayBuffer are covered by their
+ * `length` check (when they have one), and those in a SharedArrayBuffer can
+ * never be detached. A resizable ArrayBuffer can shrink under one view and
+ * not another: each of its views is checked. A DataView has no `length` to compare, so a call
+ * with one always takes the full path (NULL stands for it).
+ */
+function liveViews(table, rValue, aValues) {
+  const covered = new Set()
+  for (const b of [rValue, aValues]) {
+    // (A zero-length one reads 0 attached or not: it covers nothing.)
+    if (!(b instanceof DataView) && b.length > 0 && !b.buffer.resizable) covered.add(b.buffer)
   }
+  const live = []
+  for (const [buf, length] of table.map.values()) {
+    if (length === 0) continue
+    if (buf instanceof DataView) {
+      live.push(NULL)
+      continue
+    }
+    const ab = buf.buffer
+    if (ab instanceof SharedArrayBuffer || covered.has(ab)) continue
+    if (!ab.resizable) covered.add(ab)
+    live.push(buf)
+  }
+  return live
 }
 
 /**

@@ -173,3 +173,106 @@ test('closures get their argument values packed in a third Buffer', (t) => {
   ffi.call(f, c, Buffer.alloc(8), aValues)
   t.deepEqual(seen, [[-2, 2.5, BigInt(ffi.address(values[0])), -5n, 32]])
 })
+
+// Arguments that share an ArrayBuffer are detached together, so a repeated
+// call checks one view per ArrayBuffer; these prove the sharing cannot hide
+// a detached, shrunk or missing argument.
+const add = sym('add_int32')
+const add2 = ffi.CIF(ffi.types.int32, ffi.types.int32, ffi.types.int32)
+
+/** add_int32's arguments at `offsets` of `store`, their addresses in aValues. */
+function sharedArgs(store, offsets, aValues = Buffer.alloc(2 * P)) {
+  const args = offsets.map((o) => new Int32Array(store, o, 1))
+  args.forEach((a, i) => ffi.writePointer(aValues, i * P, a))
+  return { args, aValues }
+}
+
+test('arguments in aValues’ own ArrayBuffer: right answers, and caught once it is transferred', (t) => {
+  const aValues = Buffer.alloc(2 * P + 8)
+  const { args } = sharedArgs(aValues.buffer, [aValues.byteOffset + 2 * P, aValues.byteOffset + 2 * P + 4], aValues)
+  const rValue = Buffer.alloc(8)
+  for (let i = 0; i < 200; i++) {
+    args[0][0] = i
+    args[1][0] = 3 * i
+    ffi.call(add2, add, rValue, aValues)
+    t.is(rValue.readInt32LE(0), 4 * i)
+  }
+  transfer(aValues)
+  t.throws(() => ffi.call(add2, add, rValue, aValues), { code: 'ERR_FFI_DETACHED' })
+})
+
+test('arguments in one other ArrayBuffer, or in rValue’s: a transfer of it is caught', (t) => {
+  const store = new ArrayBuffer(16)
+  const { args, aValues } = sharedArgs(store, [0, 8])
+  const rValue = Buffer.alloc(8)
+  args[0][0] = 40
+  args[1][0] = 2
+  ffi.call(add2, add, rValue, aValues)
+  t.is(rValue.readInt32LE(0), 42)
+  structuredClone(store, { transfer: [store] })
+  t.throws(() => ffi.call(add2, add, rValue, aValues), { code: 'ERR_FFI_DETACHED' })
+
+  const r = Buffer.alloc(16)
+  const inR = sharedArgs(r.buffer, [r.byteOffset + 8, r.byteOffset + 12])
+  const rv = r.subarray(0, 8)
+  inR.args[0][0] = 5
+  inR.args[1][0] = 6
+  ffi.call(add2, add, rv, inR.aValues)
+  t.is(rv.readInt32LE(0), 11)
+  transfer(r)
+  t.throws(() => ffi.call(add2, add, rv, inR.aValues))
+})
+
+test('a zero-length rValue does not vouch for the arguments beside it', (t) => {
+  // set_int_out(int *out, int v) returns void: any rValue will do, even an
+  // empty view, which reads length 0 attached or not.
+  const setOut = ffi.CIF(ffi.types.void, ffi.types.pointer, ffi.types.int32)
+  const fn = sym('set_int_out')
+  const out = Buffer.alloc(4)
+  const store = new ArrayBuffer(16)
+  const rValue = new Uint8Array(store, 0, 0)
+  const pointer = Buffer.from(store, 0, P)
+  const v = new Int32Array(store, 8, 1)
+  ffi.writePointer(pointer, 0, out)
+  const aValues = Buffer.alloc(2 * P)
+  ffi.writePointer(aValues, 0, pointer)
+  ffi.writePointer(aValues, P, v)
+  v[0] = 77
+  ffi.call(setOut, fn, rValue, aValues)
+  t.is(out.readInt32LE(0), 77)
+  structuredClone(store, { transfer: [store] })
+  t.is(rValue.length, 0)
+  t.throws(() => ffi.call(setOut, fn, rValue, aValues), { code: 'ERR_FFI_DETACHED' })
+})
+
+const resizable = (() => {
+  try {
+    return new ArrayBuffer(8, { maxByteLength: 16 }).resizable === true
+  } catch {
+    return false
+  }
+})()
+;(resizable ? test : test.skip)('a resizable ArrayBuffer shrunk under one argument is caught', (t) => {
+  const store = new ArrayBuffer(4096, { maxByteLength: 8192 })
+  const { args, aValues } = sharedArgs(store, [0, 4000])
+  const rValue = Buffer.alloc(8)
+  args[0][0] = 1
+  args[1][0] = 2
+  ffi.call(add2, add, rValue, aValues)
+  t.is(rValue.readInt32LE(0), 3)
+  store.resize(8) // the first argument is still in bounds, the second is not
+  t.is(args[0].length, 1)
+  t.is(args[1].length, 0)
+  t.throws(() => ffi.call(add2, add, rValue, aValues), { code: 'ERR_FFI_DETACHED' })
+})
+
+test('arguments in a SharedArrayBuffer are read afresh on every call', (t) => {
+  const { args, aValues } = sharedArgs(new SharedArrayBuffer(8), [0, 4])
+  const rValue = Buffer.alloc(8)
+  for (let i = 0; i < 100; i++) {
+    args[0][0] = -i
+    args[1][0] = 7
+    ffi.call(add2, add, rValue, aValues)
+    t.is(rValue.readInt32LE(0), 7 - i)
+  }
+})
