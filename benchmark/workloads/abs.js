@@ -8,8 +8,11 @@ module.exports = {
     {
       const abs = ffi.readPointer(dl.dlsym(dl.dlopen(null), 'abs'), 0)
       const cif = ffi.CIF(ffi.types.int, ffi.types.int)
-      const arg = Buffer.alloc(4)
-      const aValues = Buffer.alloc(ffi.sizeof.pointer)
+      const P = ffi.sizeof.pointer
+      // The layout the README recommends: the argument lives in aValues' own
+      // tail, so a repeated call has no other ArrayBuffer to find attached.
+      const aValues = Buffer.alloc(P + 8)
+      const arg = aValues.subarray(P, P + 4)
       ffi.writePointer(aValues, 0, arg)
       const rValue = Buffer.alloc(8)
       // Typed-array views over the Buffers: the fast way to read and write them.
@@ -30,6 +33,23 @@ module.exports = {
         for (let i = 0; i < n; i++) {
           argView[0] = -i
           bound()
+          sum = (sum + resultView[0]) | 0
+        }
+        return sum
+      }
+      // The SPEC's example layout: a Buffer of its own for the argument.
+      // (A CIF of its own, so that the two layouts do not take turns on one
+      // CIF's fast-path slot.)
+      const cif2 = ffi.CIF(ffi.types.int, ffi.types.int)
+      const own = Buffer.alloc(4)
+      const aValues2 = Buffer.alloc(P)
+      ffi.writePointer(aValues2, 0, own)
+      const ownView = new Int32Array(own.buffer, own.byteOffset, 1)
+      c['ffi, Buffer per argument'] = (n) => {
+        let sum = 0
+        for (let i = 0; i < n; i++) {
+          ownView[0] = -i
+          ffi.call(cif2, abs, rValue, aValues2)
           sum = (sum + resultView[0]) | 0
         }
         return sum

@@ -11,16 +11,29 @@ module.exports = {
       const fn = ffi.readPointer(dl.dlsym(dl.dlopen(fixture), 'mixed6'), 0)
       const t = ffi.types
       const cif = ffi.CIF(t.double, t.int32, t.double, t.pointer, t.int64, t.float, t.uint8)
-      const args = [Buffer.alloc(4), Buffer.alloc(8), Buffer.alloc(8), Buffer.alloc(8), Buffer.alloc(4), Buffer.alloc(1)]
-      const aValues = Buffer.alloc(6 * ffi.sizeof.pointer)
-      args.forEach((b, i) => ffi.writePointer(aValues, i * ffi.sizeof.pointer, b))
-      ffi.writePointer(args[2], 0, target)
-      args[3].writeBigInt64LE(7n)
-      args[4].writeFloatLE(0.5)
-      args[5].writeUInt8(3)
+      const P = ffi.sizeof.pointer
+      const sizes = [4, 8, P, 8, 4, 1]
+      /** Stores the six arguments' addresses and fixed values; views on the two that change. */
+      const layout = (aValues, args) => {
+        args.forEach((b, i) => ffi.writePointer(aValues, i * P, b))
+        ffi.writePointer(args[2], 0, target)
+        args[3].writeBigInt64LE(7n)
+        args[4].writeFloatLE(0.5)
+        args[5].writeUInt8(3)
+        return {
+          a0: new Int32Array(args[0].buffer, args[0].byteOffset, 1),
+          a1: new Float64Array(args[1].buffer, args[1].byteOffset, 1),
+        }
+      }
+      // The layout the README recommends: the arguments live in aValues' own
+      // tail, so a repeated call has no other ArrayBuffer to find attached.
+      const aValues = Buffer.alloc(6 * P + 40)
+      const offsets = [0, 8, 16, 24, 32, 36].map((o) => 6 * P + o)
+      const { a0, a1 } = layout(
+        aValues,
+        offsets.map((o, i) => aValues.subarray(o, o + sizes[i])),
+      )
       const rValue = Buffer.alloc(8)
-      const a0 = new Int32Array(args[0].buffer, args[0].byteOffset, 1)
-      const a1 = new Float64Array(args[1].buffer, args[1].byteOffset, 1)
       const result = new Float64Array(rValue.buffer, rValue.byteOffset, 1)
       c.ffi = (n) => {
         let sum = 0
@@ -39,6 +52,25 @@ module.exports = {
           a0[0] = i
           a1[0] = 0.25
           bound()
+          sum = (sum + result[0]) | 0
+        }
+        return sum
+      }
+      // The SPEC's example layout: a Buffer of its own for each argument.
+      // (A CIF of its own, so that the two layouts do not take turns on one
+      // CIF's fast-path slot.)
+      const cif2 = ffi.CIF(t.double, t.int32, t.double, t.pointer, t.int64, t.float, t.uint8)
+      const aValues2 = Buffer.alloc(6 * P)
+      const sep = layout(
+        aValues2,
+        sizes.map((n) => Buffer.alloc(n)),
+      )
+      c['ffi, Buffer per argument'] = (n) => {
+        let sum = 0
+        for (let i = 0; i < n; i++) {
+          sep.a0[0] = i
+          sep.a1[0] = 0.25
+          ffi.call(cif2, fn, rValue, aValues2)
           sum = (sum + result[0]) | 0
         }
         return sum
