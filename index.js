@@ -278,8 +278,9 @@ function fill(c, entry, fn, rValue, aValues, what) {
  * Arguments inside `rValue`'s or `aValues`' ArrayBuffer are covered by their
  * `length` check (when they have one), and those in a SharedArrayBuffer can
  * never be detached. A resizable ArrayBuffer can shrink under one view and
- * not another: each of its views is checked. A DataView has no `length` to compare, so a call
- * with one always takes the full path (NULL stands for it).
+ * not another: each of its views is checked. A DataView has no `length` to
+ * compare, so a call with one always takes the full path (NULL stands for
+ * it).
  */
 function liveViews(table, rValue, aValues) {
   const covered = new Set()

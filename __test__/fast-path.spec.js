@@ -220,7 +220,7 @@ test('arguments in one other ArrayBuffer, or in rValue’s: a transfer of it is 
   ffi.call(add2, add, rv, inR.aValues)
   t.is(rv.readInt32LE(0), 11)
   transfer(r)
-  t.throws(() => ffi.call(add2, add, rv, inR.aValues))
+  t.throws(() => ffi.call(add2, add, rv, inR.aValues), { code: 'ERR_FFI_DETACHED' })
 })
 
 test('a zero-length rValue does not vouch for the arguments beside it', (t) => {
