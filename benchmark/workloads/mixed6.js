@@ -61,15 +61,16 @@ module.exports = {
       // CIF's fast-path slot.)
       const cif2 = ffi.CIF(t.double, t.int32, t.double, t.pointer, t.int64, t.float, t.uint8)
       const aValues2 = Buffer.alloc(6 * P)
-      const sep = layout(
+      const own = layout(
         aValues2,
         sizes.map((n) => Buffer.alloc(n)),
       )
+      const [b0, b1] = [own.a0, own.a1]
       c['ffi, Buffer per argument'] = (n) => {
         let sum = 0
         for (let i = 0; i < n; i++) {
-          sep.a0[0] = i
-          sep.a1[0] = 0.25
+          b0[0] = i
+          b1[0] = 0.25
           ffi.call(cif2, fn, rValue, aValues2)
           sum = (sum + result[0]) | 0
         }
