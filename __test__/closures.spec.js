@@ -48,6 +48,46 @@ test('a callback with 18 arguments of mixed kinds', (t) => {
   t.is(r, seen.reduce((s, v, i) => (typeof v === 'object' ? s : s + Number(v) * (i + 1)), 0), 'C got our return')
 })
 
+test('a callback whose arguments fill every argument register, in mixed order', (t) => {
+  const types = ['int8', 'double', 'uint16', 'float', 'int32', 'pointer', 'int64', 'double', 'uint8',
+    'float', 'double', 'double', 'double', 'double']
+  let seen
+  const cb = callback('double', types, (...args) => {
+    seen = args
+    return args.reduce((s, v, i) => (typeof v === 'object' ? s : s + Number(v) * (i + 1)), 0)
+  })
+  const r = fx('call_regs', 'double', ['pointer'])(cb)
+  t.deepEqual(seen.slice(0, 5), [-5, 0.25, 60000, -1.5, -123456])
+  t.is(ffi.readCString(seen[5]), 'regs')
+  t.deepEqual(seen.slice(6), [-9000000000n, 1e10, 200, 0.125, 2, 3, 4, 5])
+  t.is(r, seen.reduce((s, v, i) => (typeof v === 'object' ? s : s + Number(v) * (i + 1)), 0), 'C got our return')
+})
+
+test('a callback of floats returning a float', (t) => {
+  const cb = callback('float', ['float', 'float'], (a, b) => a * b - 0.5)
+  t.is(fx('call_f32', 'float', ['pointer', 'float', 'float'])(cb, 1.5, -2.25), -3.875)
+})
+
+test('300 live closures of one signature each answer as themselves, also after some are freed', (t) => {
+  const n = 300
+  const make = (i) => callback('int', ['int'], (x) => x * 1000 + i)
+  const closures = Array.from({ length: n }, (_, i) => make(i))
+  const callEach = fx('call_each', 'void', ['pointer', 'int', 'int', 'pointer'])
+  const answers = () => {
+    const table = Buffer.alloc(n * P)
+    closures.forEach((c, i) => ffi.writePointer(table, i * P, c))
+    const out = Buffer.alloc(4 * n)
+    callEach(table, n, 7, out)
+    return Array.from({ length: n }, (_, i) => out.readInt32LE(4 * i))
+  }
+  t.deepEqual(answers(), closures.map((_, i) => 7000 + i))
+  for (let i = 0; i < n; i += 3) {
+    ffi.Closure.free(closures[i])
+    closures[i] = make(n + i)
+  }
+  t.deepEqual(answers(), closures.map((_, i) => 7000 + (i % 3 === 0 ? n + i : i)))
+})
+
 const returns = {
   int8: -128, uint8: 255, int16: -32768, uint16: 65535, int32: -2147483648, uint32: 4294967295,
   int64: -(2n ** 63n), uint64: 2n ** 64n - 1n, float: -1.5, double: Math.PI,

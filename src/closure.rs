@@ -11,6 +11,8 @@ use std::sync::Arc;
 use libffi_sys::{ffi_cif, ffi_closure, ffi_closure_alloc, ffi_closure_free, ffi_prep_closure_loc};
 
 use crate::cif::OwnedCif;
+use crate::direct::MAX_ARGS;
+use crate::entry::{Regs, Slot, Target};
 use crate::error::{Error, FfiStatus, Result};
 
 /// What a closure does when C calls it.
@@ -52,9 +54,27 @@ unsafe extern "C" fn trampoline<H: Handler>(
     args: *mut *mut c_void,
     user_data: *mut c_void,
 ) {
-    let raw = user_data as *const H;
-    // SAFETY: `user_data` is the Arc that Closure::new leaked and that lives
-    // until the Closure drops (calling a freed closure is the caller's error).
+    // SAFETY: `user_data` is the handler that Closure::new leaked; libffi
+    // passes a valid `ret` and `args` for this call.
+    unsafe { guarded(user_data as *const H, cif, ret, args) }
+}
+
+/// Calls the handler at `raw` for one call from C: holds it for the call
+/// unless it is pinned, keeps C's errno, and turns a panic into a zeroed
+/// result.
+///
+/// # Safety
+/// `raw` is the Arc that Closure::new leaked and that lives until the
+/// Closure drops (calling a freed closure is the caller's error); `ret` and
+/// `args` are valid for this call as libffi would pass them.
+#[inline(always)]
+unsafe fn guarded<H: Handler>(
+    raw: *const H,
+    cif: *mut ffi_cif,
+    ret: *mut c_void,
+    args: *mut *mut c_void,
+) {
+    // SAFETY: live as the call begins (caller's word).
     let pinned = unsafe { (*raw).pinned_on_this_thread() };
     // Unless the handler says it stays for calls on this thread, a clone
     // keeps it alive for this call even if the Closure is freed meanwhile.
@@ -70,7 +90,7 @@ unsafe extern "C" fn trampoline<H: Handler>(
     // The C code that called us sees its errno as it left it: waiting,
     // locking and JavaScript in between must not change it.
     let errno = crate::os::errno();
-    // SAFETY: libffi passes a valid `ret` and `args` for this call.
+    // SAFETY: valid `ret` and `args` for this call (caller's word).
     let outcome = catch_unwind(AssertUnwindSafe(|| unsafe { handler.call(cif, ret, args) }));
     drop(held);
     crate::os::set_errno(errno);
@@ -81,22 +101,101 @@ unsafe extern "C" fn trampoline<H: Handler>(
     }
 }
 
-/// An allocated and prepared `ffi_closure`; dropping it frees it.
+/// A compiled-in entry's call ([`crate::entry`]): lays the registers out
+/// as libffi would (each argument's value, and a pointer to each) and
+/// calls the handler.
+///
+/// # Safety
+/// `t` is the Target of a live Closure<H>.
+unsafe fn from_entry<H: Handler>(t: &Target, regs: &Regs) -> u64 {
+    let shape = &t.shape;
+    let mut values = [0u64; MAX_ARGS];
+    let mut pointers = [std::ptr::null_mut::<c_void>(); MAX_ARGS];
+    for i in 0..shape.nargs {
+        values[i] = regs[usize::from(shape.arg_reg[i])];
+    }
+    for i in 0..shape.nargs {
+        pointers[i] = std::ptr::addr_of_mut!(values[i]).cast();
+    }
+    // An ffi_arg or a double, at least, as libffi gives a handler.
+    let mut ret = [0u64; 2];
+    // SAFETY: the Target's handler and CIF are the live closure's; `ret`
+    // and `pointers` are laid out as libffi lays them out for this CIF
+    // (scalar arguments only, each in 8 bytes; little-endian, so the low
+    // bytes of a register are a narrow value's bytes).
+    unsafe {
+        guarded(
+            t.data as *const H,
+            t.cif,
+            ret.as_mut_ptr().cast(),
+            pointers.as_mut_ptr(),
+        )
+    };
+    ret[0]
+}
+
+/// Where C enters a closure.
+enum Code {
+    /// A libffi closure: its trampoline memory, freed on drop.
+    Libffi(NonNull<ffi_closure>),
+    /// A compiled-in entry ([`crate::entry`]), released on drop, and the
+    /// Target it calls (boxed: the slot points at it). Held for their drops,
+    /// in this order.
+    Entry { _slot: Slot, _target: Box<Target> },
+}
+
+/// A closure C can call: a compiled-in entry where the signature and a
+/// free slot allow, else an allocated and prepared `ffi_closure`; dropping
+/// it frees either.
 pub struct Closure<H: Handler> {
-    closure: NonNull<ffi_closure>,
-    code: NonNull<c_void>,
+    entry: Code,
+    code: usize,
     handler: *const H,
-    /// libffi reads the CIF on every call: the closure owns its copy.
+    /// Read on every call: the closure owns its copy.
     cif: OwnedCif,
 }
 
 // SAFETY: the closure memory is libffi's, freed once in Drop (libffi's
-// allocator is thread-safe); the handler is Send + Sync.
+// allocator is thread-safe); a slot is released once; the handler is
+// Send + Sync.
 unsafe impl<H: Handler> Send for Closure<H> {}
 
 impl<H: Handler> Closure<H> {
-    /// Allocates a closure with the signature of `cif` that calls `handler`.
+    /// A closure with the signature of `cif` that calls `handler`.
     pub fn new(cif: OwnedCif, handler: Arc<H>) -> Result<Self> {
+        // SAFETY: an owned, prepared CIF whose types outlive it.
+        if let Some(shape) = unsafe { crate::entry::shape(cif.as_ptr()) } {
+            let handler = Arc::into_raw(handler);
+            let target = Box::new(Target {
+                run: from_entry::<H>,
+                data: handler.cast(),
+                cif: cif.as_ptr(),
+                shape,
+            });
+            // SAFETY: the box lives in the Closure, unmoved (a Box's
+            // contents stay put), until after the slot is released.
+            match unsafe { Slot::claim(&*target) } {
+                Some(slot) => {
+                    crate::stats::CLOSURES.up();
+                    return Ok(Closure {
+                        code: slot.code(),
+                        entry: Code::Entry {
+                            _slot: slot,
+                            _target: target,
+                        },
+                        handler,
+                        cif,
+                    });
+                }
+                // SAFETY: leaked just above and not handed out.
+                None => return Self::with_libffi(cif, unsafe { Arc::from_raw(handler) }),
+            }
+        }
+        Self::with_libffi(cif, handler)
+    }
+
+    /// A libffi closure (`ffi_closure_alloc`, `ffi_prep_closure_loc`).
+    pub fn with_libffi(cif: OwnedCif, handler: Arc<H>) -> Result<Self> {
         let mut code: *mut c_void = std::ptr::null_mut();
         // SAFETY: asks libffi for closure memory and its executable address.
         let raw = unsafe { ffi_closure_alloc(std::mem::size_of::<ffi_closure>(), &mut code) };
@@ -122,8 +221,8 @@ impl<H: Handler> Closure<H> {
         };
         crate::stats::CLOSURES.up();
         let this = Closure {
-            closure,
-            code,
+            entry: Code::Libffi(closure),
+            code: code.as_ptr() as usize,
             handler,
             cif,
         };
@@ -135,7 +234,12 @@ impl<H: Handler> Closure<H> {
 
     /// The address C calls.
     pub fn code(&self) -> usize {
-        self.code.as_ptr() as usize
+        self.code
+    }
+
+    /// Whether C enters through a compiled-in entry rather than libffi.
+    pub fn compiled_in(&self) -> bool {
+        matches!(self.entry, Code::Entry { .. })
     }
 
     /// The closure's own copy of its CIF.
@@ -146,13 +250,17 @@ impl<H: Handler> Closure<H> {
 
 impl<H: Handler> Drop for Closure<H> {
     fn drop(&mut self) {
-        // SAFETY: allocated by ffi_closure_alloc and freed only here; the
-        // handler Arc leaked in new() is reclaimed once. Calls in flight hold
-        // their own reference to the handler.
-        unsafe {
-            ffi_closure_free(self.closure.as_ptr().cast());
-            drop(Arc::from_raw(self.handler));
+        match &self.entry {
+            // SAFETY: allocated by ffi_closure_alloc and freed only here.
+            Code::Libffi(c) => unsafe { ffi_closure_free(c.as_ptr().cast()) },
+            // Released by dropping the Slot below, before its Target.
+            Code::Entry { .. } => {}
         }
+        // The slot (if any) goes first: no new call reaches the Target.
+        self.entry = Code::Libffi(NonNull::dangling());
+        // SAFETY: the handler Arc leaked in new() is reclaimed once. Calls
+        // in flight hold their own reference to the handler.
+        unsafe { drop(Arc::from_raw(self.handler)) };
         crate::stats::CLOSURES.down();
     }
 }
@@ -219,6 +327,123 @@ mod tests {
         unsafe { libc::qsort(v.as_mut_ptr().cast(), v.len(), 4, Some(cmp)) };
         assert!(v.windows(2).all(|w| w[0] <= w[1]));
         assert!(handler.calls.load(Ordering::Relaxed) > 1000);
+    }
+
+    /// Weighs each argument of (i8, f64, u16, f32, i32, i64) by its position.
+    struct Weigh;
+
+    impl Handler for Weigh {
+        unsafe fn call(&self, _cif: *const ffi_cif, ret: *mut c_void, args: *mut *mut c_void) {
+            // SAFETY: the signature above: one pointer per argument, to a
+            // value of its type.
+            unsafe {
+                let arg = |i: usize| *args.add(i);
+                let v = [
+                    f64::from(*arg(0).cast::<i8>()),
+                    *arg(1).cast::<f64>(),
+                    f64::from(*arg(2).cast::<u16>()),
+                    f64::from(*arg(3).cast::<f32>()),
+                    f64::from(*arg(4).cast::<i32>()),
+                    *arg(5).cast::<i64>() as f64,
+                ];
+                *ret.cast::<f64>() = v.iter().enumerate().map(|(i, x)| x * (i + 1) as f64).sum();
+            }
+        }
+    }
+
+    fn owned(ret: &str, args: &[&str]) -> OwnedCif {
+        // SAFETY: zeroed is a valid ffi_cif to overwrite.
+        let mut cif: ffi_cif = unsafe { std::mem::zeroed() };
+        let mut at: Vec<_> = args.iter().map(|a| ty(a)).collect();
+        let sig = Signature {
+            abi: crate::abi::DEFAULT,
+            nfixed: None,
+        };
+        // SAFETY: builtin types; copied before `at` goes.
+        unsafe {
+            prepare(&mut cif, sig, ty(ret), &mut at).unwrap();
+            OwnedCif::copy_of(&cif)
+        }
+    }
+
+    #[test]
+    fn mixed_register_arguments_reach_the_handler() {
+        let c = Closure::new(
+            owned(
+                "double",
+                &["int8", "double", "uint16", "float", "int32", "int64"],
+            ),
+            Arc::new(Weigh),
+        )
+        .unwrap();
+        assert!(c.compiled_in() || crate::entry::taken() == crate::entry::SLOTS);
+        type F = unsafe extern "C" fn(i8, f64, u16, f32, i32, i64) -> f64;
+        // SAFETY: the closure has this signature.
+        let f: F = unsafe { std::mem::transmute(c.code()) };
+        // SAFETY: as above.
+        let r = unsafe { f(-3, 0.5, 65535, -2.5, -7, 1 << 40) };
+        let want =
+            -3.0 + 2.0 * 0.5 + 3.0 * 65535.0 + 4.0 * -2.5 + 5.0 * -7.0 + 6.0 * (1u64 << 40) as f64;
+        assert_eq!(r, want);
+    }
+
+    /// Returns its argument plus the number it was made with.
+    struct Plus(i32);
+
+    impl Handler for Plus {
+        unsafe fn call(&self, _cif: *const ffi_cif, ret: *mut c_void, args: *mut *mut c_void) {
+            // SAFETY: int (int): libffi-style, a whole ffi_arg out.
+            unsafe {
+                *ret.cast::<libffi_sys::ffi_sarg>() = (**args.cast::<*const i32>() + self.0).into()
+            }
+        }
+    }
+
+    #[test]
+    fn more_closures_than_slots_each_answer_as_themselves() {
+        let n = crate::entry::SLOTS + 50;
+        let mut all: Vec<_> = (0..n)
+            .map(|i| Closure::new(owned("int32", &["int32"]), Arc::new(Plus(i as i32))).unwrap())
+            .collect();
+        assert!(
+            all.iter().any(|c| !c.compiled_in()),
+            "some fell back to libffi"
+        );
+        type F = unsafe extern "C" fn(i32) -> i32;
+        let check = |all: &[Closure<Plus>], base: &dyn Fn(usize) -> i32| {
+            for (i, c) in all.iter().enumerate() {
+                // SAFETY: int (int).
+                let f: F = unsafe { std::mem::transmute(c.code()) };
+                // SAFETY: as above.
+                assert_eq!(unsafe { f(1000) }, 1000 + base(i));
+            }
+        };
+        check(&all, &|i| i as i32);
+        // Freed slots are taken again, by closures that answer as themselves.
+        for i in (0..n).step_by(2) {
+            all[i] = Closure::new(owned("int32", &["int32"]), Arc::new(Plus(-(i as i32)))).unwrap();
+        }
+        check(&all, &|i| if i % 2 == 0 { -(i as i32) } else { i as i32 });
+    }
+
+    #[test]
+    fn float_returns_leave_in_the_vector_register() {
+        struct Half;
+        impl Handler for Half {
+            unsafe fn call(&self, _: *const ffi_cif, ret: *mut c_void, args: *mut *mut c_void) {
+                // SAFETY: float (float, int8).
+                unsafe {
+                    let x = **args.cast::<*const f32>();
+                    let k = *(*args.add(1)).cast::<i8>();
+                    *ret.cast::<f32>() = x / 2.0 + f32::from(k);
+                }
+            }
+        }
+        let c = Closure::new(owned("float", &["float", "int8"]), Arc::new(Half)).unwrap();
+        // SAFETY: float (float, int8).
+        let f: unsafe extern "C" fn(f32, i8) -> f32 = unsafe { std::mem::transmute(c.code()) };
+        // SAFETY: as above.
+        assert_eq!(unsafe { f(-3.0, -4) }, -5.5);
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! - [`call`]: `ffi_call` behind cheap checks, with `errno` capture;
 //! - [`direct`]: register-only calls for simple signatures, past `ffi_call`;
 //! - [`closure`]: `ffi_closure`s calling a [`closure::Handler`], panic-safe;
+//! - [`entry`]: compiled-in closure entries for simple signatures;
 //! - [`library`]: `dlopen`/`dlsym`/`dlclose` with per-handle errors;
 //! - [`pointer`]: bounds and address checks for the pointer helpers;
 //! - [`os`]: `errno` and `GetLastError()`;
@@ -25,6 +26,7 @@ pub mod call;
 pub mod cif;
 pub mod closure;
 pub mod direct;
+pub mod entry;
 pub mod error;
 pub mod library;
 pub mod os;

@@ -1,0 +1,283 @@
+//! Closure entry points compiled into the module, for simple signatures.
+//!
+//! A libffi closure enters through `ffi_closure_unix64` (or its AArch64
+//! twin), which saves every argument register and then classifies each
+//! argument of the CIF again on every call before it reaches the handler:
+//! about a tenth of a JavaScript callback's cost. For the signatures that
+//! [`crate::direct`] calls directly (default ABI, not variadic, every
+//! argument a scalar in a register), the mirror image works: a function of
+//! one fixed type that takes every argument register (6 or 8 integer ones,
+//! 8 vector ones) receives any such call, since a caller only fills the
+//! registers its signature names and the rest are simply not read. A
+//! scalar return goes back in the first integer register or the first
+//! vector register, so there are two such functions per slot.
+//!
+//! [`SLOTS`] slots are compiled in, each a pair of functions that finds its
+//! [`Target`] in a table. A closure claims a free slot ([`Slot::claim`]);
+//! when none is free, or the signature does not qualify, it is a libffi
+//! closure as before. The code is ordinary text of this module: no
+//! writable and executable memory.
+
+use std::os::raw::c_void;
+
+use libffi_sys::ffi_cif;
+
+/// How many closures at once can use a compiled-in entry.
+pub const SLOTS: usize = 256;
+
+#[cfg(all(target_arch = "x86_64", not(windows)))]
+const INT_REGS: usize = 6;
+#[cfg(all(target_arch = "aarch64", not(windows)))]
+const INT_REGS: usize = 8;
+#[cfg(not(any(
+    all(target_arch = "x86_64", not(windows)),
+    all(target_arch = "aarch64", not(windows))
+)))]
+const INT_REGS: usize = 0;
+
+/// The argument registers as an entry found them: the integer registers,
+/// then the low 64 bits of the vector registers.
+pub type Regs = [u64; INT_REGS + 8];
+
+/// Where each argument of a qualifying signature arrives, and how its
+/// result leaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    pub nargs: usize,
+    /// For each argument, its index in [`Regs`].
+    pub arg_reg: [u8; crate::direct::MAX_ARGS],
+    /// Whether the result goes back in a vector register (float, double).
+    pub float_ret: bool,
+}
+
+/// The shape of a CIF's calls, if a compiled-in entry can receive them.
+///
+/// # Safety
+/// `cif` must be prepared, with its types alive.
+pub unsafe fn shape(cif: *const ffi_cif) -> Option<Shape> {
+    use crate::direct::Kind;
+    if cfg!(target_endian = "big") {
+        // Narrow values are read from a register's low bytes as memory.
+        return None;
+    }
+    // SAFETY: the caller's word.
+    let plan = unsafe { crate::direct::plan(cif, false) }?;
+    let float_ret = match plan.ret {
+        Kind::F32 | Kind::F64 => true,
+        // Two-register struct returns stay with libffi.
+        Kind::IntStruct => return None,
+        _ => false,
+    };
+    let mut arg_reg = [0u8; crate::direct::MAX_ARGS];
+    for (r, src) in plan.int_src[..usize::from(plan.ints)].iter().enumerate() {
+        arg_reg[usize::from(src.arg)] = r as u8;
+    }
+    for (r, src) in plan.float_src[..usize::from(plan.floats)]
+        .iter()
+        .enumerate()
+    {
+        arg_reg[usize::from(src.arg)] = (INT_REGS + r) as u8;
+    }
+    Some(Shape {
+        nargs: usize::from(plan.nargs),
+        arg_reg,
+        float_ret,
+    })
+}
+
+/// What a slot calls: `run(self, registers)` returns the bits of the
+/// return register (a float in the low 32 bits).
+pub struct Target {
+    pub run: unsafe fn(&Target, &Regs) -> u64,
+    /// The handler, for `run`.
+    pub data: *const c_void,
+    /// The closure's CIF.
+    pub cif: *mut ffi_cif,
+    pub shape: Shape,
+}
+
+#[cfg(any(
+    all(target_arch = "x86_64", not(windows)),
+    all(target_arch = "aarch64", not(windows))
+))]
+mod table {
+    use std::ptr;
+    use std::sync::atomic::{AtomicPtr, Ordering};
+
+    use super::{Regs, Target, SLOTS};
+
+    pub static TARGETS: [AtomicPtr<Target>; SLOTS] =
+        [const { AtomicPtr::new(ptr::null_mut()) }; SLOTS];
+
+    /// One call through slot `slot`: 0 if the slot is empty (a closure
+    /// called after it was freed gets a zero, not a crash, until the slot
+    /// is taken again).
+    #[inline(never)]
+    fn enter(slot: usize, regs: &Regs) -> u64 {
+        let t = TARGETS[slot].load(Ordering::Acquire);
+        if t.is_null() {
+            return 0;
+        }
+        // SAFETY: a claimed slot points at its closure's Target, which lives
+        // until the closure releases the slot (a call racing the free is
+        // the caller's error, as with libffi's closures).
+        unsafe { ((*t).run)(&*t, regs) }
+    }
+
+    macro_rules! entries {
+        ($($i:ident)*; $($f:ident)*) => {
+            /// Every argument register in, an integer register out.
+            pub type IntEntry = unsafe extern "C" fn($($i: u64,)* $($f: f64,)*) -> u64;
+            /// Every argument register in, a vector register out.
+            pub type FloatEntry = unsafe extern "C" fn($($i: u64,)* $($f: f64,)*) -> f64;
+
+            unsafe extern "C" fn int_entry<const S: usize>($($i: u64,)* $($f: f64,)*) -> u64 {
+                enter(S, &[$($i,)* $($f.to_bits(),)*])
+            }
+
+            unsafe extern "C" fn float_entry<const S: usize>($($i: u64,)* $($f: f64,)*) -> f64 {
+                f64::from_bits(enter(S, &[$($i,)* $($f.to_bits(),)*]))
+            }
+        };
+    }
+    #[cfg(target_arch = "x86_64")]
+    entries!(a0 a1 a2 a3 a4 a5; f0 f1 f2 f3 f4 f5 f6 f7);
+    #[cfg(target_arch = "aarch64")]
+    entries!(a0 a1 a2 a3 a4 a5 a6 a7; f0 f1 f2 f3 f4 f5 f6 f7);
+
+    /// Sixteen slots' entries of one kind, from slot `16 * $r`.
+    macro_rules! row {
+        ($e:ident, $r:literal) => {
+            [
+                $e::<{ $r * 16 }>,
+                $e::<{ $r * 16 + 1 }>,
+                $e::<{ $r * 16 + 2 }>,
+                $e::<{ $r * 16 + 3 }>,
+                $e::<{ $r * 16 + 4 }>,
+                $e::<{ $r * 16 + 5 }>,
+                $e::<{ $r * 16 + 6 }>,
+                $e::<{ $r * 16 + 7 }>,
+                $e::<{ $r * 16 + 8 }>,
+                $e::<{ $r * 16 + 9 }>,
+                $e::<{ $r * 16 + 10 }>,
+                $e::<{ $r * 16 + 11 }>,
+                $e::<{ $r * 16 + 12 }>,
+                $e::<{ $r * 16 + 13 }>,
+                $e::<{ $r * 16 + 14 }>,
+                $e::<{ $r * 16 + 15 }>,
+            ]
+        };
+    }
+    macro_rules! grid {
+        ($e:ident) => {
+            [
+                row!($e, 0),
+                row!($e, 1),
+                row!($e, 2),
+                row!($e, 3),
+                row!($e, 4),
+                row!($e, 5),
+                row!($e, 6),
+                row!($e, 7),
+                row!($e, 8),
+                row!($e, 9),
+                row!($e, 10),
+                row!($e, 11),
+                row!($e, 12),
+                row!($e, 13),
+                row!($e, 14),
+                row!($e, 15),
+            ]
+        };
+    }
+    pub static INT_ENTRIES: [[IntEntry; 16]; 16] = grid!(int_entry);
+    pub static FLOAT_ENTRIES: [[FloatEntry; 16]; 16] = grid!(float_entry);
+    const _: () = assert!(SLOTS == 16 * 16);
+}
+
+/// A claimed slot: its entry calls one [`Target`] until this drops.
+pub struct Slot {
+    index: usize,
+    code: usize,
+}
+
+impl Slot {
+    /// Claims a free slot for `target`, or None if all are taken (or this
+    /// target has no compiled-in entries).
+    ///
+    /// # Safety
+    /// `target` stays alive, unmoved, until the Slot drops.
+    pub unsafe fn claim(target: *const Target) -> Option<Slot> {
+        #[cfg(any(
+            all(target_arch = "x86_64", not(windows)),
+            all(target_arch = "aarch64", not(windows))
+        ))]
+        {
+            use std::sync::atomic::Ordering;
+            // SAFETY: alive (caller's word).
+            let float_ret = unsafe { (*target).shape.float_ret };
+            for (index, cell) in table::TARGETS.iter().enumerate() {
+                let taken = cell.compare_exchange(
+                    std::ptr::null_mut(),
+                    target.cast_mut(),
+                    Ordering::AcqRel,
+                    Ordering::Relaxed,
+                );
+                if taken.is_ok() {
+                    let (r, c) = (index / 16, index % 16);
+                    let code = if float_ret {
+                        table::FLOAT_ENTRIES[r][c] as usize
+                    } else {
+                        table::INT_ENTRIES[r][c] as usize
+                    };
+                    return Some(Slot { index, code });
+                }
+            }
+            None
+        }
+        #[cfg(not(any(
+            all(target_arch = "x86_64", not(windows)),
+            all(target_arch = "aarch64", not(windows))
+        )))]
+        {
+            let _ = target;
+            None
+        }
+    }
+
+    /// The address C calls.
+    pub fn code(&self) -> usize {
+        self.code
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        #[cfg(any(
+            all(target_arch = "x86_64", not(windows)),
+            all(target_arch = "aarch64", not(windows))
+        ))]
+        table::TARGETS[self.index]
+            .store(std::ptr::null_mut(), std::sync::atomic::Ordering::Release);
+        let _ = self.index;
+    }
+}
+
+/// How many slots are taken (for tests).
+pub fn taken() -> usize {
+    #[cfg(any(
+        all(target_arch = "x86_64", not(windows)),
+        all(target_arch = "aarch64", not(windows))
+    ))]
+    {
+        table::TARGETS
+            .iter()
+            .filter(|c| !c.load(std::sync::atomic::Ordering::Relaxed).is_null())
+            .count()
+    }
+    #[cfg(not(any(
+        all(target_arch = "x86_64", not(windows)),
+        all(target_arch = "aarch64", not(windows))
+    )))]
+    0
+}
