@@ -24,6 +24,23 @@ pub fn errno_location() -> *mut c_int {
     unsafe { _errno() }
 }
 
+/// A number unique to each live thread, without a thread-local lookup
+/// (`pthread_self`, `GetCurrentThreadId`).
+#[cfg(unix)]
+pub fn thread_id() -> usize {
+    // SAFETY: no preconditions; returns the calling thread's handle.
+    unsafe { libc::pthread_self() as usize }
+}
+
+#[cfg(windows)]
+pub fn thread_id() -> usize {
+    extern "system" {
+        fn GetCurrentThreadId() -> u32;
+    }
+    // SAFETY: no preconditions; returns the calling thread's id.
+    unsafe { GetCurrentThreadId() as usize }
+}
+
 pub fn errno() -> i32 {
     // SAFETY: the slot is valid for the life of the thread.
     unsafe { *errno_location() }

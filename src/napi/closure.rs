@@ -83,7 +83,11 @@ struct JsState {
 }
 
 pub struct JsHandler {
+    /// The owner thread's call-path state (see [`env::this_thread`]).
     owner: usize,
+    /// The owner thread's [`crate::os::thread_id`]: cheaper to compare on
+    /// every call than a thread-local's address.
+    owner_id: usize,
     env: sys::napi_env,
     shared: Arc<EnvShared>,
     /// Bytes of rValue: the return type, at least an ffi_arg.
@@ -114,7 +118,7 @@ impl Handler for JsHandler {
     /// leaves the ClosureBox's own reference, and the box's finalizer keeps
     /// it (leaks it) if it ever runs while a call is in progress.
     fn pinned_on_this_thread(&self) -> bool {
-        thread_token() == self.owner
+        crate::os::thread_id() == self.owner_id
     }
 
     unsafe fn call(&self, cif: *const ffi_cif, ret: *mut c_void, args: *mut *mut c_void) {
@@ -124,7 +128,7 @@ impl Handler for JsHandler {
         }
         // SAFETY: libffi's ret and args for this call.
         unsafe {
-            if thread_token() == self.owner {
+            if crate::os::thread_id() == self.owner_id {
                 self.run_here(cif, ret, args)
             } else {
                 self.run_remote(cif, ret, args)
@@ -162,17 +166,30 @@ impl JsHandler {
         };
         let (rptr, aptr, vptr) = (
             frame.at(0),
-            frame.at(self.a_offset),
+            frame.at(self.a_offset).cast::<*mut u8>(),
             frame.at(self.v_offset),
         );
-        // SAFETY: the frame has rsize, nargs pointers and values_size bytes
-        // of room at these offsets; `args` holds nargs pointers, each to a
-        // value of the size in `layout`.
+        // SAFETY: the frame has rsize bytes at 0 and at least 16 before
+        // a_offset; nargs pointers at aptr (8-aligned) and values_size bytes
+        // at vptr; `args` holds nargs pointers, each to a value of the size
+        // in `layout`. Fixed-size copies, not calls to memset and memcpy.
         unsafe {
-            ptr::write_bytes(rptr, 0, self.rsize);
-            ptr::copy_nonoverlapping(args.cast::<u8>(), aptr, self.nargs * size_of::<usize>());
+            if self.rsize <= 16 {
+                rptr.cast::<[u64; 2]>().write([0; 2]);
+            } else {
+                ptr::write_bytes(rptr, 0, self.rsize);
+            }
             for (i, &(offset, size)) in self.layout.iter().enumerate() {
-                ptr::copy_nonoverlapping((*args.add(i)).cast::<u8>(), vptr.add(offset), size);
+                let (from, to) = ((*args.add(i)).cast::<u8>(), vptr.add(offset));
+                match size {
+                    8 => to.cast::<u64>().write(from.cast::<u64>().read_unaligned()),
+                    4 => to.cast::<u32>().write(from.cast::<u32>().read_unaligned()),
+                    1 => to.write(from.read()),
+                    2 => to.cast::<u16>().write(from.cast::<u16>().read_unaligned()),
+                    _ => ptr::copy_nonoverlapping(from, to, size),
+                }
+                // aValues points at the frame's own copy of each value.
+                aptr.add(i).write(to);
             }
         }
         // SAFETY: owner thread with a live env; the owner token is this
@@ -183,7 +200,10 @@ impl JsHandler {
         // rsize bytes at rptr.
         unsafe {
             if ok {
-                ptr::copy_nonoverlapping(rptr, ret.cast::<u8>(), self.ret_bytes);
+                match self.ret_bytes {
+                    8 => ret.cast::<u64>().write_unaligned(rptr.cast::<u64>().read()),
+                    n => ptr::copy_nonoverlapping(rptr, ret.cast::<u8>(), n),
+                }
             } else {
                 zero_return(cif, ret);
             }
@@ -592,6 +612,7 @@ pub fn closure_new(env: Env, cif: Js, func: Js, holder: Js) -> napi::Result<Js> 
     unsafe { napi_ok!(sys::napi_create_reference(cx.env, func.0, 0, &mut func_ref)) };
     let handler = Arc::new(JsHandler {
         owner: thread_token(),
+        owner_id: crate::os::thread_id(),
         env: cx.env,
         shared,
         rsize,
