@@ -20,27 +20,38 @@ export declare function bufferAddress(buf: Js, what?: string | undefined | null)
 export declare function callAsync(cif: Js, fun: Js, rvalue: Js, avalues: Js, callback: Js, keepCif: Js, keepFn: Js, variadic: boolean): void
 
 /**
- * `[rValue, aValues, args, shared]` for the call in progress at `depth`
- * (index.js's dispatcher asks once per depth, or per call when `shared`
- * is false).
+ * One Buffer over the frame of the call in progress at `depth` (index.js's
+ * dispatcher asks once per depth).
  */
 export declare function closureFrame(holder: Js, depth: number): Js
+
+/**
+ * `[rValue, aValues, args]`, copies for the innermost call in progress
+ * (runtimes without external Buffers: asked once per call).
+ */
+export declare function closureFrameCopy(holder: Js): Js
 
 /** Frees a closure at once; freeing it again does nothing. */
 export declare function closureFree(ptr: Js): void
 
 /**
- * Makes a closure for the CIF at `cif` that calls `func` (index.js's
- * dispatcher, which checked the user's function), wraps it onto `holder`
- * (the pointer Buffer JavaScript made) and returns its address.
+ * Makes a closure for the CIF at `cif`, wraps it onto `holder` (the
+ * pointer Buffer JavaScript made) and returns `[address, depth, rValue
+ * length, aValues offset, args offset]`. `depth` is a Buffer over a cell
+ * where each call writes its reentrancy depth before it calls `dispatch`
+ * (index.js's dispatcher, which checked the user's function): the
+ * dispatcher finds that depth's frame by it. Where the runtime refuses
+ * Buffers over native memory, `depth` is null and calls go to
+ * `dispatch_copies`, which works on copies of the frame.
  */
-export declare function closureNew(cif: Js, func: Js, holder: Js): Js
+export declare function closureNew(cif: Js, holder: Js, dispatch: Js, dispatchCopies: Js): Js
 
 /**
- * Copies a per-call rValue copy back into the frame at `depth` (runtimes
- * without external Buffers only). A detached rValue copies nothing.
+ * Copies a per-call rValue copy back into the innermost call's frame
+ * (runtimes without external Buffers only). A detached rValue copies
+ * nothing.
  */
-export declare function closureResult(holder: Js, depth: number, rvalue: Js): void
+export declare function closureResult(holder: Js, rvalue: Js): void
 
 /** Unloads the library; a second close does nothing. */
 export declare function dlclose(handle: Js): void

@@ -838,6 +838,7 @@ module.exports = nativeBinding
 module.exports.bufferAddress = nativeBinding.bufferAddress
 module.exports.callAsync = nativeBinding.callAsync
 module.exports.closureFrame = nativeBinding.closureFrame
+module.exports.closureFrameCopy = nativeBinding.closureFrameCopy
 module.exports.closureFree = nativeBinding.closureFree
 module.exports.closureNew = nativeBinding.closureNew
 module.exports.closureResult = nativeBinding.closureResult

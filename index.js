@@ -374,33 +374,35 @@ function Closure(cif, fn) {
   const entry = cifEntry(cif, 'ffi.Closure')
   if (typeof fn !== 'function') fail('ERR_INVALID_ARG_TYPE', `ffi.Closure: fn: expected a function, got ${describe(fn)}`)
   const ptr = Buffer.alloc(0)
-  /** depth -> [rValue, aValues, args, shared] */
+  /** depth -> [rValue, aValues, args], views of one Buffer over that depth's frame */
   const frames = []
-  let depth = 0
-  let aLength = 0
-  let vLength = 0
-  const dispatch = () => {
-    const d = depth
-    let f = frames[d]
-    // rValue is never empty, so a length of 0 means detached; aValues and
-    // args have fixed lengths (0 without arguments).
-    if (f === undefined || f[0].length === 0 || f[1].length !== aLength || f[2].length !== vLength) {
-      f = native.closureFrame(ptr, d)
-      aLength = f[1].length
-      vLength = f[2].length
-      // Copies (a runtime without external Buffers) serve one call only.
-      if (f[3]) frames[d] = f
-    }
-    depth = d + 1
-    try {
-      fn(f[0], f[1], f[2])
-    } finally {
-      depth = d
-      if (!f[3]) native.closureResult(ptr, d, f[0])
-    }
+  let depthCell, rEnd, aStart, vStart
+  const views = (d) => {
+    const b = native.closureFrame(ptr, d)
+    return (frames[d] = [b.subarray(0, rEnd), b.subarray(aStart, vStart), b.subarray(vStart)])
   }
-  const code = native.closureNew(entry.address, dispatch, ptr)
-  addresses.set(ptr, code)
+  // The native side writes the depth of the call into depthCell before it
+  // calls dispatch. The three views share one ArrayBuffer, so rValue (never
+  // empty) reads length 0 once any of them was detached.
+  const dispatch = () => {
+    const d = depthCell[0]
+    let f = frames[d]
+    if (f === undefined || f[0].length === 0) f = views(d)
+    fn(f[0], f[1], f[2])
+  }
+  // Without Buffers over native memory (Electron): copies, per call. If fn
+  // throws, C gets zeroes and rValue need not go back.
+  const dispatchCopies = () => {
+    const f = native.closureFrameCopy(ptr)
+    fn(f[0], f[1], f[2])
+    native.closureResult(ptr, f[0])
+  }
+  const made = native.closureNew(entry.address, ptr, dispatch, dispatchCopies)
+  if (made[1] !== null) depthCell = new Int32Array(made[1].buffer, made[1].byteOffset, 1)
+  rEnd = made[2]
+  aStart = made[3]
+  vStart = made[4]
+  addresses.set(ptr, made[0])
   keptAlive.set(ptr, { fn, cif, dispatch })
   return ptr
 }

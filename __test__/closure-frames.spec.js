@@ -78,6 +78,28 @@ test('a callback that detaches its rValue: C still gets what it wrote, later cal
   else t.pass('this runtime cannot detach these Buffers')
 })
 
+test('the three Buffers share one ArrayBuffer: detaching args replaces all three for the next call', (t) => {
+  let calls = 0
+  let detached = false
+  const seen = []
+  const cb = ffi.Closure(intCif, (rValue, aValues, args) => {
+    seen.push([rValue, aValues, args])
+    t.is(aValues.buffer, args.buffer)
+    t.is(rValue.buffer, args.buffer)
+    // aValues points at args' copy of the value.
+    t.is(ffi.readPointer(aValues, 0, 4).readInt32LE(0), args.readInt32LE(0))
+    rValue.writeBigInt64LE(BigInt(args.readInt32LE(0) * 5))
+    if (calls++ === 2) detached = detach(args)
+  })
+  // 5 * (0 + 1 + ... + 9): the calls after the detach still answer
+  t.is(callN(cb, 10), 225n)
+  if (detached) {
+    t.is(seen[2][0].length, 0, 'rValue went with args')
+    t.not(seen[3][2], seen[2][2], 'the next call got a new args')
+    t.is(seen[9][2], seen[3][2], 'and kept it')
+  } else t.pass('this runtime cannot detach these Buffers')
+})
+
 test('Buffers kept from a callback and detached later do not break the next calls', (t) => {
   let kept
   const cb = ffi.Closure(intCif, (rValue, aValues, args) => {

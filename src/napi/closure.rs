@@ -103,6 +103,8 @@ pub struct JsHandler {
     a_offset: usize,
     v_offset: usize,
     frame_len: usize,
+    /// Where each call writes its reentrancy depth for the dispatcher.
+    cell: Arc<FrameMem>,
     freed: AtomicBool,
     js: UnsafeCell<JsState>,
 }
@@ -159,6 +161,9 @@ impl JsHandler {
             if depth == (*state).frames.len() {
                 (*state).frames.push(FrameMem::new(self.frame_len));
             }
+            // The cell has 4 bytes, 16-aligned; read by the dispatcher
+            // before anything can call this closure again.
+            self.cell.at(0).cast::<i32>().write(depth as i32);
             (*state).depth += 1;
             // No reference counted per call: the frames stay while the
             // depth is above 0 (release_js waits for it).
@@ -214,79 +219,68 @@ impl JsHandler {
         }
     }
 
-    /// Buffers over the memory of reentrancy depth `depth`, for index.js:
-    /// `[rValue, aValues, args, shared]`. Shared Buffers are views of the
-    /// frame, made once per depth (and again if JavaScript detaches one).
-    /// Where the runtime refuses Buffers over memory it does not own
-    /// (Electron), they are copies made per call (`shared` false), and
-    /// index.js hands rValue back through [`closure_result`].
+    /// One Buffer over the whole frame of reentrancy depth `depth`
+    /// (rValue, aValues and args back to back, at the offsets closure_new
+    /// reported): index.js makes the three views, so that one ArrayBuffer
+    /// holds them and one length tells whether it was detached. Made once
+    /// per depth (and again if JavaScript detaches it).
     ///
     /// # Safety
     /// Owner thread, live env.
-    unsafe fn frame_buffers(&self, cx: &Cx, depth: usize) -> napi::Result<sys::napi_value> {
+    unsafe fn frame_buffer(&self, cx: &Cx, depth: usize) -> napi::Result<sys::napi_value> {
+        // SAFETY: owner thread (caller's word).
+        let frame = unsafe { self.frame_at(cx, depth, 0) }?;
+        match external(cx, &frame, 0, self.frame_len)? {
+            Some(v) => Ok(v),
+            None => Err(cx.throw(Error::NoExternalBuffers(
+                "ffi.Closure: this runtime stopped taking Buffers over native memory".into(),
+            ))),
+        }
+    }
+
+    /// The frame of the call at `depth`, or (for `back` 1) of the innermost
+    /// call in progress; an error if there is none.
+    ///
+    /// # Safety
+    /// Owner thread.
+    unsafe fn frame_at(&self, cx: &Cx, depth: usize, back: usize) -> napi::Result<Arc<FrameMem>> {
         // SAFETY: owner thread (caller's word); no call into JavaScript
         // while this reference lives.
         let state = unsafe { &*self.js.get() };
-        let frame = match state.frames.get(depth) {
-            Some(f) if depth < state.depth => f.clone(),
-            _ => {
-                return Err(cx.throw(Error::InvalidArgValue(format!(
-                    "ffi.Closure: no call in progress at depth {depth}"
-                ))))
-            }
+        let depth = if back > 0 {
+            state.depth.wrapping_sub(back)
+        } else {
+            depth
         };
+        match state.frames.get(depth) {
+            Some(f) if depth < state.depth => Ok(f.clone()),
+            _ => Err(cx.throw(Error::InvalidArgValue(
+                "ffi.Closure: no call in progress at this depth".into(),
+            ))),
+        }
+    }
+
+    /// Copies of the innermost call's rValue, aValues and args, for
+    /// runtimes without external Buffers (Electron); index.js hands rValue
+    /// back through [`closure_result`].
+    ///
+    /// # Safety
+    /// Owner thread, live env.
+    unsafe fn copied_frame(&self, cx: &Cx) -> napi::Result<sys::napi_value> {
+        // SAFETY: owner thread (caller's word).
+        let frame = unsafe { self.frame_at(cx, 0, 1) }?;
         let parts = [
             (0, self.rsize),
             (self.a_offset, self.nargs * size_of::<usize>()),
             (self.v_offset, self.values_size),
         ];
-        if super::external_buffers_refused() {
-            return self.copied_frame(cx, &frame, &parts);
-        }
-        let mut out = [ptr::null_mut(); 4];
-        for (slot, &(offset, len)) in out.iter_mut().zip(parts.iter()) {
-            let hint = Box::into_raw(Box::new(frame.clone()));
-            // SAFETY: `len` bytes of the frame at `offset`; the finalizer
-            // reclaims the Arc in `hint`, so the memory lives as long as this
-            // Buffer's backing store, wherever it is moved.
-            let status = unsafe {
-                sys::napi_create_external_buffer(
-                    cx.env,
-                    len,
-                    frame.at(offset).cast(),
-                    Some(release_frame),
-                    hint.cast(),
-                    slot,
-                )
-            };
-            if status != sys::Status::napi_ok {
-                // SAFETY: not handed to Node, still ours.
-                drop(unsafe { Box::from_raw(hint) });
-                if status == sys::Status::napi_no_external_buffers_allowed {
-                    return self.copied_frame(cx, &frame, &parts);
-                }
-                napi_ok!(status);
-            }
-        }
-        out[3] = cx.boolean(true)?;
-        cx.array(&out)
-    }
-
-    /// Copies of the frame's Buffers, for runtimes without external Buffers.
-    fn copied_frame(
-        &self,
-        cx: &Cx,
-        frame: &FrameMem,
-        parts: &[(usize, usize); 3],
-    ) -> napi::Result<sys::napi_value> {
-        let mut out = [ptr::null_mut(); 4];
+        let mut out = [ptr::null_mut(); 3];
         for (slot, &(offset, len)) in out.iter_mut().zip(parts.iter()) {
             let (v, mem) = cx.node_buffer(len)?;
             // SAFETY: both have `len` bytes; distinct allocations.
             unsafe { ptr::copy_nonoverlapping(frame.at(offset), mem, len) };
             *slot = v;
         }
-        out[3] = cx.boolean(false)?;
         cx.array(&out)
     }
 
@@ -510,6 +504,44 @@ impl ClosureBox {
     }
 }
 
+/// A Buffer over `len` bytes of `mem` at `offset` that holds its own
+/// reference to it, so that the memory lives as long as the Buffer's
+/// backing store, wherever it is moved; None where the runtime refuses
+/// Buffers over native memory.
+fn external(
+    cx: &Cx,
+    mem: &Arc<FrameMem>,
+    offset: usize,
+    len: usize,
+) -> napi::Result<Option<sys::napi_value>> {
+    if super::external_buffers_refused() {
+        return Ok(None);
+    }
+    let hint = Box::into_raw(Box::new(mem.clone()));
+    let mut v = ptr::null_mut();
+    // SAFETY: `len` bytes of `mem` at `offset` (the caller's layout); the
+    // finalizer reclaims the Arc in `hint`.
+    let status = unsafe {
+        sys::napi_create_external_buffer(
+            cx.env,
+            len,
+            mem.at(offset).cast(),
+            Some(release_frame),
+            hint.cast(),
+            &mut v,
+        )
+    };
+    if status != sys::Status::napi_ok {
+        // SAFETY: not handed to Node, still ours.
+        drop(unsafe { Box::from_raw(hint) });
+        if status == sys::Status::napi_no_external_buffers_allowed {
+            return Ok(None);
+        }
+        napi_ok!(status);
+    }
+    Ok(Some(v))
+}
+
 /// The finalizer of a Buffer over a frame: drops its reference.
 unsafe extern "C" fn release_frame(_env: sys::napi_env, _data: *mut c_void, hint: *mut c_void) {
     // SAFETY: the Box made for this Buffer in frame_buffers, reclaimed once.
@@ -526,9 +558,8 @@ fn closure_box(cx: &Cx, holder: Js, what: &str) -> napi::Result<*mut ClosureBox>
     }
 }
 
-/// `[rValue, aValues, args, shared]` for the call in progress at `depth`
-/// (index.js's dispatcher asks once per depth, or per call when `shared`
-/// is false).
+/// One Buffer over the frame of the call in progress at `depth` (index.js's
+/// dispatcher asks once per depth).
 #[napi]
 pub fn closure_frame(env: Env, holder: Js, depth: u32) -> napi::Result<Js> {
     let cx = Cx::new(&env);
@@ -536,25 +567,34 @@ pub fn closure_frame(env: Env, holder: Js, depth: u32) -> napi::Result<Js> {
     // SAFETY: a live ClosureBox (the holder is reachable: it is the argument);
     // JavaScript calls this on the thread that made it (a wrapped object
     // cannot leave its environment), during a call.
-    unsafe { (*b).handler.frame_buffers(&cx, depth as usize) }.map(Js)
+    unsafe { (*b).handler.frame_buffer(&cx, depth as usize) }.map(Js)
 }
 
-/// Copies a per-call rValue copy back into the frame at `depth` (runtimes
-/// without external Buffers only). A detached rValue copies nothing.
+/// `[rValue, aValues, args]`, copies for the innermost call in progress
+/// (runtimes without external Buffers: asked once per call).
 #[napi]
-pub fn closure_result(env: Env, holder: Js, depth: u32, rvalue: Js) -> napi::Result<()> {
+pub fn closure_frame_copy(env: Env, holder: Js) -> napi::Result<Js> {
+    let cx = Cx::new(&env);
+    let b = closure_box(&cx, holder, "ffi.Closure")?;
+    // SAFETY: as in closure_frame.
+    unsafe { (*b).handler.copied_frame(&cx) }.map(Js)
+}
+
+/// Copies a per-call rValue copy back into the innermost call's frame
+/// (runtimes without external Buffers only). A detached rValue copies
+/// nothing.
+#[napi]
+pub fn closure_result(env: Env, holder: Js, rvalue: Js) -> napi::Result<()> {
     let cx = Cx::new(&env);
     let b = closure_box(&cx, holder, "ffi.Closure")?;
     let r: crate::call::Region = cx.view(rvalue, &|| "rValue".into())?;
     // SAFETY: as in closure_frame.
     let h = unsafe { &(*b).handler };
-    // SAFETY: owner thread; no call into JavaScript while this is held.
-    let state = unsafe { &*h.js.get() };
-    if let Some(frame) = state.frames.get(depth as usize) {
-        // SAFETY: the frame has rsize bytes at 0; `r` has r.len readable bytes
-        // (0 once detached).
-        unsafe { ptr::copy_nonoverlapping(r.ptr, frame.at(0), r.len.min(h.rsize)) };
-    }
+    // SAFETY: owner thread.
+    let frame = unsafe { h.frame_at(&cx, 0, 1) }?;
+    // SAFETY: the frame has rsize bytes at 0; `r` has r.len readable bytes
+    // (0 once detached).
+    unsafe { ptr::copy_nonoverlapping(r.ptr, frame.at(0), r.len.min(h.rsize)) };
     Ok(())
 }
 
@@ -584,11 +624,22 @@ unsafe extern "C" fn finalize_closure(_env: sys::napi_env, data: *mut c_void, _h
     }
 }
 
-/// Makes a closure for the CIF at `cif` that calls `func` (index.js's
-/// dispatcher, which checked the user's function), wraps it onto `holder`
-/// (the pointer Buffer JavaScript made) and returns its address.
+/// Makes a closure for the CIF at `cif`, wraps it onto `holder` (the
+/// pointer Buffer JavaScript made) and returns `[address, depth, rValue
+/// length, aValues offset, args offset]`. `depth` is a Buffer over a cell
+/// where each call writes its reentrancy depth before it calls `dispatch`
+/// (index.js's dispatcher, which checked the user's function): the
+/// dispatcher finds that depth's frame by it. Where the runtime refuses
+/// Buffers over native memory, `depth` is null and calls go to
+/// `dispatch_copies`, which works on copies of the frame.
 #[napi]
-pub fn closure_new(env: Env, cif: Js, func: Js, holder: Js) -> napi::Result<Js> {
+pub fn closure_new(
+    env: Env,
+    cif: Js,
+    holder: Js,
+    dispatch: Js,
+    dispatch_copies: Js,
+) -> napi::Result<Js> {
     let cx = Cx::new(&env);
     let cif = cx.address(cif, &|| "ffi.Closure: cif".into())? as *mut ffi_cif;
     let shared = env::get_or_init(&cx, run_queued)?;
@@ -607,6 +658,13 @@ pub fn closure_new(env: Env, cif: Js, func: Js, holder: Js) -> napi::Result<Js> 
     let rsize = needs.rvalue.max(size_of::<ffi_arg>());
     let a_offset = rsize.next_multiple_of(16);
     let v_offset = a_offset + needs.nargs * size_of::<usize>();
+    let cell = FrameMem::new(size_of::<i32>());
+    let depth_cell = external(&cx, &cell, 0, size_of::<i32>())?;
+    let func = if depth_cell.is_some() {
+        dispatch
+    } else {
+        dispatch_copies
+    };
     let mut func_ref = ptr::null_mut();
     // SAFETY: a live function of this env; weak (count 0).
     unsafe { napi_ok!(sys::napi_create_reference(cx.env, func.0, 0, &mut func_ref)) };
@@ -623,6 +681,7 @@ pub fn closure_new(env: Env, cif: Js, func: Js, holder: Js) -> napi::Result<Js> 
         a_offset,
         v_offset,
         frame_len: v_offset + values_size,
+        cell,
         freed: AtomicBool::new(false),
         js: UnsafeCell::new(JsState {
             func: func_ref,
@@ -652,7 +711,18 @@ pub fn closure_new(env: Env, cif: Js, func: Js, holder: Js) -> napi::Result<Js> 
         unsafe { Box::from_raw(boxed).free() };
         return Err(e);
     }
-    cx.address_value(code).map(Js)
+    let depth_cell = match depth_cell {
+        Some(v) => v,
+        None => cx.null()?,
+    };
+    cx.array(&[
+        cx.address_value(code)?,
+        depth_cell,
+        cx.f64(rsize as f64)?,
+        cx.f64(a_offset as f64)?,
+        cx.f64(v_offset as f64)?,
+    ])
+    .map(Js)
 }
 
 /// Frees a closure at once; freeing it again does nothing.
