@@ -12,7 +12,7 @@ use libffi_sys::{ffi_cif, ffi_closure, ffi_closure_alloc, ffi_closure_free, ffi_
 
 use crate::cif::OwnedCif;
 use crate::direct::MAX_ARGS;
-use crate::entry::{Regs, Slot, Target};
+use crate::entry::{Regs, Shape, Slot, Target};
 use crate::error::{Error, FfiStatus, Result};
 
 /// What a closure does when C calls it.
@@ -24,6 +24,20 @@ pub trait Handler: Send + Sync + 'static {
     /// nothing for void) and `args` holds one pointer per argument, as
     /// libffi guarantees for the duration of the call.
     unsafe fn call(&self, cif: *const ffi_cif, ret: *mut c_void, args: *mut *mut c_void);
+
+    /// A call through a compiled-in entry ([`crate::entry`]), straight
+    /// from the registers: Some(the return register's bits, a float in the
+    /// low 32), or None to have the call laid out as libffi would and passed
+    /// to [`Handler::call`] (the default). Only where
+    /// [`Handler::pinned_on_this_thread`] holds may it return Some: no
+    /// reference is held for it. The caller keeps errno and catches panics.
+    ///
+    /// # Safety
+    /// `shape` is the closure's and `regs` the registers of this call.
+    unsafe fn call_regs(&self, shape: &Shape, regs: &Regs) -> Option<u64> {
+        let _ = (shape, regs);
+        None
+    }
 
     /// Whether the handler cannot be dropped while a call on the current
     /// thread runs, so that the trampoline need not hold a reference of its
@@ -109,6 +123,23 @@ unsafe fn guarded<H: Handler>(
 /// `t` is the Target of a live Closure<H>.
 unsafe fn from_entry<H: Handler>(t: &Target, regs: &Regs) -> u64 {
     let shape = &t.shape;
+    let errno = crate::os::errno();
+    // SAFETY: the live closure's handler (see `guarded`) and this call's
+    // registers; the handler answers only where it is pinned.
+    let direct = catch_unwind(AssertUnwindSafe(|| unsafe {
+        (*(t.data as *const H)).call_regs(shape, regs)
+    }));
+    match direct {
+        Ok(None) => {}
+        Ok(Some(bits)) => {
+            crate::os::set_errno(errno);
+            return bits;
+        }
+        Err(_) => {
+            crate::os::set_errno(errno);
+            return 0;
+        }
+    }
     let mut values = [0u64; MAX_ARGS];
     let mut pointers = [std::ptr::null_mut::<c_void>(); MAX_ARGS];
     for i in 0..shape.nargs {

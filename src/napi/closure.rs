@@ -17,6 +17,7 @@ use napi_derive::napi;
 use super::env::{self, EnvShared};
 use super::{napi_ok, Cx, Js, CLOSURE_TAG};
 use crate::closure::{zero_return, Closure, Handler};
+use crate::entry::{Regs, Shape};
 use crate::error::Error;
 
 /// How long another thread waits for a JavaScript thread that stays blocked
@@ -123,6 +124,19 @@ impl Handler for JsHandler {
         crate::os::thread_id() == self.owner_id
     }
 
+    /// On the owner thread, straight from the registers into the frame;
+    /// from any other thread, the general path.
+    unsafe fn call_regs(&self, shape: &Shape, regs: &Regs) -> Option<u64> {
+        if crate::os::thread_id() != self.owner_id {
+            return None;
+        }
+        if self.freed.load(Ordering::Acquire) {
+            return Some(0);
+        }
+        // SAFETY: the owner thread, just checked; this closure's shape.
+        Some(unsafe { self.run_regs(shape, regs) })
+    }
+
     unsafe fn call(&self, cif: *const ffi_cif, ret: *mut c_void, args: *mut *mut c_void) {
         if self.freed.load(Ordering::Acquire) {
             // SAFETY: libffi's ret for this CIF.
@@ -145,6 +159,82 @@ impl JsHandler {
     /// # Safety
     /// On the owner thread, with libffi's `ret` and `args` for this call.
     unsafe fn run_here(&self, cif: *const ffi_cif, ret: *mut c_void, args: *mut *mut c_void) {
+        let fill = |vptr: *mut u8, aptr: *mut *mut u8| {
+            for (i, &(offset, size)) in self.layout.iter().enumerate() {
+                // SAFETY: `args` holds nargs pointers, each to a value of the
+                // size in `layout` (libffi's word); the frame has room for
+                // each at its offset, 8-aligned. Fixed-size copies, not calls
+                // to memcpy.
+                unsafe {
+                    let (from, to) = ((*args.add(i)).cast::<u8>(), vptr.add(offset));
+                    match size {
+                        8 => to.cast::<u64>().write(from.cast::<u64>().read_unaligned()),
+                        4 => to.cast::<u32>().write(from.cast::<u32>().read_unaligned()),
+                        1 => to.write(from.read()),
+                        2 => to.cast::<u16>().write(from.cast::<u16>().read_unaligned()),
+                        _ => ptr::copy_nonoverlapping(from, to, size),
+                    }
+                    aptr.add(i).write(to);
+                }
+            }
+        };
+        let done = |rptr: Option<*const u8>| {
+            // SAFETY: `ret` has ret_bytes of room (libffi's word); rptr has
+            // rsize >= ret_bytes.
+            unsafe {
+                match rptr {
+                    Some(r) if self.ret_bytes == 8 => {
+                        ret.cast::<u64>().write_unaligned(r.cast::<u64>().read())
+                    }
+                    Some(r) => ptr::copy_nonoverlapping(r, ret.cast::<u8>(), self.ret_bytes),
+                    None => zero_return(cif, ret),
+                }
+            }
+        };
+        // SAFETY: the owner thread (caller's word).
+        unsafe { self.run_frame(fill, done) }
+    }
+
+    /// Runs `fn` on its own JavaScript thread for a call through a
+    /// compiled-in entry: the values straight from the registers, the
+    /// result as the return register's bits.
+    ///
+    /// # Safety
+    /// On the owner thread; `shape` is this closure's.
+    unsafe fn run_regs(&self, shape: &Shape, regs: &Regs) -> u64 {
+        let fill = |vptr: *mut u8, aptr: *mut *mut u8| {
+            for (i, &(offset, size)) in self.layout.iter().enumerate() {
+                // Scalars only: 1 to 8 bytes, from the low bytes of their
+                // register (little-endian), the rest of the slot zeroed.
+                let bits = regs[usize::from(shape.arg_reg[i])] & (u64::MAX >> (64 - 8 * size));
+                // SAFETY: the frame has an 8-aligned slot of 8 bytes at least
+                // for each argument; nargs pointers at aptr.
+                unsafe {
+                    let to = vptr.add(offset);
+                    to.cast::<u64>().write(bits);
+                    aptr.add(i).write(to);
+                }
+            }
+        };
+        // SAFETY: rsize >= 8 bytes at rptr.
+        let done = |rptr: Option<*const u8>| rptr.map_or(0, |r| unsafe { r.cast::<u64>().read() });
+        // SAFETY: the owner thread (caller's word).
+        unsafe { self.run_frame(fill, done) }
+    }
+
+    /// One call on the owner thread: takes the frame of the next depth,
+    /// zeroes its rValue, lets `fill` write the values into args and their
+    /// addresses into aValues, calls the dispatcher, and hands `done` the
+    /// frame's rValue (None if `fn` threw or could not run: C gets zeroes).
+    ///
+    /// # Safety
+    /// On the owner thread.
+    #[inline(always)]
+    unsafe fn run_frame<R>(
+        &self,
+        fill: impl FnOnce(*mut u8, *mut *mut u8),
+        done: impl FnOnce(Option<*const u8>) -> R,
+    ) -> R {
         // SAFETY: owner thread: the only thread that touches `js`. No
         // reference is held across the call into JavaScript, which may
         // re-enter this closure.
@@ -152,8 +242,7 @@ impl JsHandler {
         // SAFETY: as above.
         let usable = self.shared.alive() && unsafe { !(*state).released };
         if !usable {
-            // SAFETY: libffi's ret.
-            return unsafe { zero_return(cif, ret) };
+            return done(None);
         }
         // SAFETY: as above.
         let frame = unsafe {
@@ -175,48 +264,29 @@ impl JsHandler {
             frame.at(self.v_offset),
         );
         // SAFETY: the frame has rsize bytes at 0 and at least 16 before
-        // a_offset; nargs pointers at aptr (8-aligned) and values_size bytes
-        // at vptr; `args` holds nargs pointers, each to a value of the size
-        // in `layout`. Fixed-size copies, not calls to memset and memcpy.
+        // a_offset.
         unsafe {
             if self.rsize <= 16 {
                 rptr.cast::<[u64; 2]>().write([0; 2]);
             } else {
                 ptr::write_bytes(rptr, 0, self.rsize);
             }
-            for (i, &(offset, size)) in self.layout.iter().enumerate() {
-                let (from, to) = ((*args.add(i)).cast::<u8>(), vptr.add(offset));
-                match size {
-                    8 => to.cast::<u64>().write(from.cast::<u64>().read_unaligned()),
-                    4 => to.cast::<u32>().write(from.cast::<u32>().read_unaligned()),
-                    1 => to.write(from.read()),
-                    2 => to.cast::<u16>().write(from.cast::<u16>().read_unaligned()),
-                    _ => ptr::copy_nonoverlapping(from, to, size),
-                }
-                // aValues points at the frame's own copy of each value.
-                aptr.add(i).write(to);
-            }
         }
+        fill(vptr, aptr);
         // SAFETY: owner thread with a live env; the owner token is this
         // thread's state.
         let ok = unsafe { self.call_js(self.owner as *const env::Thread) };
-        // SAFETY: `ret` has ret_bytes of room; the frame (in `frames` until
-        // the depth drops, whatever JavaScript did with its Buffers) has
-        // rsize bytes at rptr.
+        // The frame stays in `frames` until the depth drops, whatever
+        // JavaScript did with its Buffers.
+        let r = done(ok.then_some(rptr.cast_const()));
+        // SAFETY: owner thread, as above.
         unsafe {
-            if ok {
-                match self.ret_bytes {
-                    8 => ret.cast::<u64>().write_unaligned(rptr.cast::<u64>().read()),
-                    n => ptr::copy_nonoverlapping(rptr, ret.cast::<u8>(), n),
-                }
-            } else {
-                zero_return(cif, ret);
-            }
             (*state).depth -= 1;
             if (*state).depth == 0 && (*state).release_when_idle {
                 self.release_js();
             }
         }
+        r
     }
 
     /// One Buffer over the whole frame of reentrancy depth `depth`
