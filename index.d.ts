@@ -201,14 +201,15 @@ export function callAsync(
 
 /**
  * What a closure's JavaScript function receives. The three Buffers are the
- * same objects on every call at the same reentrancy depth (views of memory
- * the closure keeps, 8-byte aligned): typed-array views made over them once
- * can be reused. Their contents are only meaningful during a call.
+ * same objects on every call at the same reentrancy depth (views of one
+ * ArrayBuffer the closure keeps per depth, each 8-byte aligned): typed-array
+ * views made over them once can be reused. Their contents are only
+ * meaningful during a call.
  */
 export type ClosureFunction = (
   /** Write the return value here: `max(sizeof rType, sizeof.ffi_arg)` bytes; a narrow integer as a whole `ffi_arg`. */
   rValue: Buffer,
-  /** `sizeof.pointer * nargs` bytes: the address of each argument's storage. */
+  /** `sizeof.pointer * nargs` bytes: the address of each argument's storage (its copy in `args`). */
   aValues: Buffer,
   /**
    * The argument values themselves, in order, each at a multiple of 8 bytes:
@@ -219,7 +220,8 @@ export type ClosureFunction = (
 ) => void
 
 /**
- * `ffi_closure_alloc` + `ffi_prep_closure_loc`: a pointer Buffer whose
+ * `ffi_closure_alloc` + `ffi_prep_closure_loc` (for simple signatures, an
+ * entry compiled into the module; see the README): a pointer Buffer whose
  * address is C code with the signature of `cif` that runs `fn(rValue,
  * aValues)` on this JavaScript thread. Called from another thread, that
  * thread waits until this one has run `fn`. A throwing `fn` reports to
