@@ -110,7 +110,7 @@ function measure(paths) {
 }
 
 function table(run) {
-  const contenders = ['ffi', 'ffi.bind', 'ffi, Buffer per argument', 'N-API static binding', 'N-API call into JS', 'koffi', 'ffi-rs', 'node:ffi', 'JS function']
+  const contenders = ['ffi', 'ffi.bind', 'ffi, Buffer per argument', 'N-API static binding', 'N-API call into JS', 'N-API call into JS, no values', 'koffi', 'ffi-rs', 'node:ffi', 'JS function']
   const present = contenders.filter((c) => run.results.some((w) => w.results.some((r) => r.contender === c)))
   const floor = run.results.map((w) => w.results.find((r) => r.contender === 'N-API no-op').ns)
   const lines = [

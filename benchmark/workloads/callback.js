@@ -12,6 +12,16 @@ module.exports = {
       // through napi_call_function, one handle scope and an int each way.
       const inc = (x) => x + 1
       c['N-API call into JS'] = (n) => floor.callJs(inc, n)
+      // The least: no value either way, one handle scope per 64 calls.
+      let calls = 0
+      const bump = () => {
+        calls++
+      }
+      c['N-API call into JS, no values'] = (n) => {
+        calls = 0
+        floor.callJsBare(bump, n)
+        return calls
+      }
     }
     {
       const callN = ffi.readPointer(dl.dlsym(dl.dlopen(fixture), 'call_n'), 0)
