@@ -35,16 +35,16 @@ export declare function closureFrameCopy(holder: Js): Js
 export declare function closureFree(ptr: Js): void
 
 /**
- * Makes a closure for the CIF at `cif`, wraps it onto `holder` (the
- * pointer Buffer JavaScript made) and returns `[address, depth, rValue
- * length, aValues offset, args offset]`. `depth` is a Buffer over a cell
+ * Makes a closure for the CIF at `cif` (from `CIFVar` if `variadic`),
+ * wraps it onto `holder` (the pointer Buffer JavaScript made) and returns
+ * `[address, depth, rValue length, aValues offset, args offset]`. `depth` is a Buffer over a cell
  * where each call writes its reentrancy depth before it calls `dispatch`
  * (index.js's dispatcher, which checked the user's function): the
  * dispatcher finds that depth's frame by it. Where the runtime refuses
  * Buffers over native memory, `depth` is null and calls go to
  * `dispatch_copies`, which works on copies of the frame.
  */
-export declare function closureNew(cif: Js, holder: Js, dispatch: Js, dispatchCopies: Js): Js
+export declare function closureNew(cif: Js, holder: Js, dispatch: Js, dispatchCopies: Js, variadic: boolean): Js
 
 /**
  * Copies a per-call rValue copy back into the innermost call's frame

@@ -397,7 +397,7 @@ function Closure(cif, fn) {
     fn(f[0], f[1], f[2])
     native.closureResult(ptr, f[0])
   }
-  const made = native.closureNew(entry.address, ptr, dispatch, dispatchCopies)
+  const made = native.closureNew(entry.address, ptr, dispatch, dispatchCopies, entry.variadic)
   if (made[1] !== null) depthCell = new Int32Array(made[1].buffer, made[1].byteOffset, 1)
   rEnd = made[2]
   aStart = made[3]

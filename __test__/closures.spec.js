@@ -88,6 +88,17 @@ test('300 live closures of one signature each answer as themselves, also after s
   t.deepEqual(answers(), closures.map((_, i) => 7000 + (i % 3 === 0 ? n + i : i)))
 })
 
+test('a closure made from CIFVar answers a variadic call', (t) => {
+  const cif = ffi.CIFVar(1, ffi.types.int, ffi.types.int, ffi.types.int, ffi.types.int, ffi.types.int)
+  let count
+  const cb = ffi.Closure(cif, (rValue, aValues, args) => {
+    count = args.readInt32LE(0)
+    rValue.writeBigInt64LE(BigInt(args.readInt32LE(8) + args.readInt32LE(16) + args.readInt32LE(24)))
+  })
+  t.is(fx('call_variadic', 'int', ['pointer'])(cb), 123)
+  t.is(count, 3)
+})
+
 const returns = {
   int8: -128, uint8: 255, int16: -32768, uint16: 65535, int32: -2147483648, uint32: 4294967295,
   int64: -(2n ** 63n), uint64: 2n ** 64n - 1n, float: -1.5, double: Math.PI,

@@ -192,10 +192,14 @@ pub struct Closure<H: Handler> {
 unsafe impl<H: Handler> Send for Closure<H> {}
 
 impl<H: Handler> Closure<H> {
-    /// A closure with the signature of `cif` that calls `handler`.
-    pub fn new(cif: OwnedCif, handler: Arc<H>) -> Result<Self> {
+    /// A closure with the signature of `cif` (prepared by `ffi_prep_cif_var`
+    /// if `variadic`) that calls `handler`.
+    pub fn new(cif: OwnedCif, variadic: bool, handler: Arc<H>) -> Result<Self> {
         // SAFETY: an owned, prepared CIF whose types outlive it.
-        if let Some(shape) = unsafe { crate::entry::shape(cif.as_ptr()) } {
+        let shape = (!variadic)
+            .then(|| unsafe { crate::entry::shape(cif.as_ptr()) })
+            .flatten();
+        if let Some(shape) = shape {
             let handler = Arc::into_raw(handler);
             let target = Box::new(Target {
                 run: from_entry::<H>,
@@ -349,7 +353,7 @@ mod tests {
             calls: AtomicUsize::new(0),
         });
         // SAFETY: prepared just above.
-        let c = Closure::new(unsafe { OwnedCif::copy_of(&cif) }, handler.clone()).unwrap();
+        let c = Closure::new(unsafe { OwnedCif::copy_of(&cif) }, false, handler.clone()).unwrap();
         let mut v: Vec<i32> = (0..1000).map(|i| (i * 7919) % 1000 - 500).collect();
         type Cmp = unsafe extern "C" fn(*const c_void, *const c_void) -> i32;
         // SAFETY: the closure has the comparator's signature.
@@ -404,6 +408,7 @@ mod tests {
                 "double",
                 &["int8", "double", "uint16", "float", "int32", "int64"],
             ),
+            false,
             Arc::new(Weigh),
         )
         .unwrap();
@@ -434,7 +439,9 @@ mod tests {
     fn more_closures_than_slots_each_answer_as_themselves() {
         let n = crate::entry::SLOTS + 50;
         let mut all: Vec<_> = (0..n)
-            .map(|i| Closure::new(owned("int32", &["int32"]), Arc::new(Plus(i as i32))).unwrap())
+            .map(|i| {
+                Closure::new(owned("int32", &["int32"]), false, Arc::new(Plus(i as i32))).unwrap()
+            })
             .collect();
         assert!(
             all.iter().any(|c| !c.compiled_in()),
@@ -452,7 +459,12 @@ mod tests {
         check(&all, &|i| i as i32);
         // Freed slots are taken again, by closures that answer as themselves.
         for i in (0..n).step_by(2) {
-            all[i] = Closure::new(owned("int32", &["int32"]), Arc::new(Plus(-(i as i32)))).unwrap();
+            all[i] = Closure::new(
+                owned("int32", &["int32"]),
+                false,
+                Arc::new(Plus(-(i as i32))),
+            )
+            .unwrap();
         }
         check(&all, &|i| if i % 2 == 0 { -(i as i32) } else { i as i32 });
     }
@@ -470,7 +482,7 @@ mod tests {
                 }
             }
         }
-        let c = Closure::new(owned("float", &["float", "int8"]), Arc::new(Half)).unwrap();
+        let c = Closure::new(owned("float", &["float", "int8"]), false, Arc::new(Half)).unwrap();
         // SAFETY: float (float, int8).
         let f: unsafe extern "C" fn(f32, i8) -> f32 = unsafe { std::mem::transmute(c.code()) };
         // SAFETY: as above.
@@ -484,7 +496,7 @@ mod tests {
         let mut at = [];
         int_cif(&mut cif, &mut at);
         // SAFETY: prepared just above.
-        let c = Closure::new(unsafe { OwnedCif::copy_of(&cif) }, Arc::new(Panics)).unwrap();
+        let c = Closure::new(unsafe { OwnedCif::copy_of(&cif) }, false, Arc::new(Panics)).unwrap();
         // SAFETY: int (void).
         let f: unsafe extern "C" fn() -> i32 = unsafe { std::mem::transmute(c.code()) };
         let prev = std::panic::take_hook();

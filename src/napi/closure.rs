@@ -694,9 +694,9 @@ unsafe extern "C" fn finalize_closure(_env: sys::napi_env, data: *mut c_void, _h
     }
 }
 
-/// Makes a closure for the CIF at `cif`, wraps it onto `holder` (the
-/// pointer Buffer JavaScript made) and returns `[address, depth, rValue
-/// length, aValues offset, args offset]`. `depth` is a Buffer over a cell
+/// Makes a closure for the CIF at `cif` (from `CIFVar` if `variadic`),
+/// wraps it onto `holder` (the pointer Buffer JavaScript made) and returns
+/// `[address, depth, rValue length, aValues offset, args offset]`. `depth` is a Buffer over a cell
 /// where each call writes its reentrancy depth before it calls `dispatch`
 /// (index.js's dispatcher, which checked the user's function): the
 /// dispatcher finds that depth's frame by it. Where the runtime refuses
@@ -709,6 +709,7 @@ pub fn closure_new(
     holder: Js,
     dispatch: Js,
     dispatch_copies: Js,
+    variadic: bool,
 ) -> napi::Result<Js> {
     let cx = Cx::new(&env);
     let cif = cx.address(cif, &|| "ffi.Closure: cif".into())? as *mut ffi_cif;
@@ -763,7 +764,7 @@ pub fn closure_new(
     });
     // SAFETY: a prepared CIF with live types (JavaScript's word, as above).
     let owned = unsafe { crate::cif::OwnedCif::copy_of(cif) };
-    let closure = match Closure::new(owned, handler.clone()) {
+    let closure = match Closure::new(owned, variadic, handler.clone()) {
         Ok(c) => c,
         Err(e) => {
             // SAFETY: owner thread.
