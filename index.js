@@ -60,6 +60,21 @@ function fail(code, message) {
   throw native.makeError(code, message)
 }
 
+/**
+ * The native checks name `ffi.call` in their messages (passing the caller's
+ * name down measured slower on the call path): `ffi.bind` and
+ * `ffi.callAsync` rename theirs on the way out, at no cost to calls that
+ * do not throw.
+ */
+function renamed(err, what) {
+  if (what !== 'ffi.call' && err instanceof Error && err.message.startsWith('ffi.call:')) {
+    const message = what + err.message.slice('ffi.call'.length)
+    if (typeof err.stack === 'string') err.stack = err.stack.replace(err.message, message)
+    err.message = message
+  }
+  return err
+}
+
 function describe(value) {
   if (value === null) return 'null'
   if (value === undefined) return 'undefined'
@@ -259,7 +274,11 @@ function slowCall(cif, fn, rValue, aValues) {
 function fill(c, entry, fn, rValue, aValues, what) {
   const table = ArrayBuffer.isView(aValues) ? pointeeTable(aValues) : undefined
   if (table !== undefined) checkAttached(table, what)
-  native.fillSlot(c.slot, entry.address, addressOf(fn, `${what}: fn`), rValue, aValues, entry.variadic)
+  try {
+    native.fillSlot(c.slot, entry.address, addressOf(fn, `${what}: fn`), rValue, aValues, entry.variadic)
+  } catch (err) {
+    throw renamed(err, what)
+  }
   c.fn = fn
   c.r = rValue
   c.a = aValues
@@ -316,20 +335,24 @@ function bind(cif, fn, rValue, aValues) {
   const c = emptyCache(native.newSlot())
   fill(c, entry, fn, rValue, aValues, 'ffi.bind')
   return function bound() {
-    if (
-      cif.length !== 0 &&
-      rValue.length === c.rl &&
-      aValues.length === c.al &&
-      c.table.version === c.version &&
-      attached(c.live)
-    ) {
+    try {
+      if (
+        cif.length !== 0 &&
+        rValue.length === c.rl &&
+        aValues.length === c.al &&
+        c.table.version === c.version &&
+        attached(c.live)
+      ) {
+        controlCell[0] = c.slotAddress
+        callFast()
+        return
+      }
+      fill(c, cifEntry(cif, 'ffi.bind'), fn, rValue, aValues, 'ffi.bind')
       controlCell[0] = c.slotAddress
       callFast()
-      return
+    } catch (err) {
+      throw renamed(err, 'ffi.bind')
     }
-    fill(c, cifEntry(cif, 'ffi.bind'), fn, rValue, aValues, 'ffi.bind')
-    controlCell[0] = c.slotAddress
-    callFast()
   }
 }
 
@@ -356,7 +379,11 @@ function startAsync(cif, fn, rValue, aValues, callback) {
   if (table !== undefined) checkAttached(table, 'ffi.callAsync')
   // The native side holds every Buffer (and through `cif`, its types; through
   // `aValues`, the arguments writePointer stored) until the call completes.
-  native.callAsync(entry.address, addressOf(fn, 'ffi.callAsync: fn'), rValue, aValues, callback, cif, fn, entry.variadic)
+  try {
+    native.callAsync(entry.address, addressOf(fn, 'ffi.callAsync: fn'), rValue, aValues, callback, cif, fn, entry.variadic)
+  } catch (err) {
+    throw renamed(err, 'ffi.callAsync')
+  }
 }
 
 /**

@@ -74,6 +74,15 @@ test('bad input throws at bind time with ffi.call’s codes', (t) => {
   t.throws(() => ffi.bind(cif, abs, Buffer.alloc(2), aValues), { instanceOf: RangeError, code: 'ERR_FFI_BUFFER_TOO_SMALL' })
   t.throws(() => ffi.bind(cif, abs, rValue, 'x'), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_TYPE' })
   t.throws(() => ffi.bind(cif, abs, rValue, Buffer.alloc(P)), { code: 'ERR_FFI_NULL_POINTER' })
+  // Messages name ffi.bind, in the stack too.
+  const e = t.throws(() => ffi.bind(cif, abs, Buffer.alloc(2), aValues), { message: /^ffi\.bind: rValue is 2 bytes/ })
+  t.regex(e.stack, /^RangeError: ffi\.bind: rValue/)
+  // Also when the bound call finds a NULL that was written by hand.
+  const ok = setup()
+  const f = ffi.bind(cif, abs, ok.rValue, ok.aValues)
+  f()
+  ok.aValues.fill(0)
+  t.throws(() => f(), { code: 'ERR_FFI_NULL_POINTER', message: /^ffi\.bind: aValues holds NULL for argument 0/ })
 })
 
 test('detached Buffers make a bound call throw, never touch freed memory', (t) => {

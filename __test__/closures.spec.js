@@ -233,6 +233,10 @@ test('callAsync checks its input like call', async (t) => {
   await t.throwsAsync(ffi.callAsync(cif, abs, Buffer.alloc(8), Buffer.alloc(P)), { code: 'ERR_FFI_NULL_POINTER' })
   await t.throwsAsync(ffi.callAsync(cif, abs, Buffer.alloc(2), Buffer.alloc(P)), { code: 'ERR_FFI_BUFFER_TOO_SMALL' })
   t.throws(() => ffi.callAsync(cif, ffi.NULL, Buffer.alloc(8), Buffer.alloc(P), () => {}), { code: 'ERR_FFI_NULL_POINTER' })
+  t.throws(() => ffi.callAsync(cif, abs, Buffer.alloc(2), Buffer.alloc(P), () => {}), {
+    code: 'ERR_FFI_BUFFER_TOO_SMALL',
+    message: /^ffi\.callAsync: rValue is 2 bytes/,
+  })
   t.throws(() => ffi.callAsync(cif, abs, Buffer.alloc(8), Buffer.alloc(P), 'nope'), { code: 'ERR_INVALID_ARG_TYPE' })
 })
 
