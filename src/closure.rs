@@ -115,9 +115,10 @@ unsafe fn guarded<H: Handler>(
     }
 }
 
-/// A compiled-in entry's call ([`crate::entry`]): lays the registers out
-/// as libffi would (each argument's value, and a pointer to each) and
-/// calls the handler.
+/// A compiled-in entry's call ([`crate::entry`]): the handler's own
+/// register path where it takes it ([`Handler::call_regs`]), else the
+/// registers laid out as libffi would (each argument's value, and a pointer
+/// to each) for [`Handler::call`].
 ///
 /// # Safety
 /// `t` is the Target of a live Closure<H>.
