@@ -16,7 +16,7 @@ use napi_derive::napi;
 
 use super::env::{self, EnvShared};
 use super::{napi_ok, Cx, Js, CLOSURE_TAG};
-use crate::closure::{zero_return, Closure, Handler};
+use crate::closure::{Closure, Handler};
 use crate::entry::{Regs, Shape};
 use crate::error::Error;
 
@@ -137,28 +137,41 @@ impl Handler for JsHandler {
         Some(unsafe { self.run_regs(shape, regs) })
     }
 
-    unsafe fn call(&self, cif: *const ffi_cif, ret: *mut c_void, args: *mut *mut c_void) {
+    unsafe fn call(&self, _cif: *const ffi_cif, ret: *mut c_void, args: *mut *mut c_void) {
         if self.freed.load(Ordering::Acquire) {
             // SAFETY: libffi's ret for this CIF.
-            return unsafe { zero_return(cif, ret) };
+            return unsafe { self.zero_return(ret) };
         }
         // SAFETY: libffi's ret and args for this call.
         unsafe {
             if crate::os::thread_id() == self.owner_id {
-                self.run_here(cif, ret, args)
+                self.run_here(ret, args)
             } else {
-                self.run_remote(cif, ret, args)
+                self.run_remote(ret, args)
             }
         }
     }
 }
 
 impl JsHandler {
+    /// Zeroes C's return value: what C receives when `fn` could not run.
+    /// Reads the handler's own sizes, not the closure's CIF, which a free
+    /// may have dropped while a call from another thread waited.
+    ///
+    /// # Safety
+    /// `ret` has room for this closure's return value.
+    unsafe fn zero_return(&self, ret: *mut c_void) {
+        if self.ret_bytes > 0 && !ret.is_null() {
+            // SAFETY: ret_bytes of room (caller's word).
+            unsafe { ptr::write_bytes(ret.cast::<u8>(), 0, self.ret_bytes) }
+        }
+    }
+
     /// Runs `fn` on its own JavaScript thread.
     ///
     /// # Safety
     /// On the owner thread, with libffi's `ret` and `args` for this call.
-    unsafe fn run_here(&self, cif: *const ffi_cif, ret: *mut c_void, args: *mut *mut c_void) {
+    unsafe fn run_here(&self, ret: *mut c_void, args: *mut *mut c_void) {
         let fill = |vptr: *mut u8, aptr: *mut *mut u8| {
             for (i, &(offset, size)) in self.layout.iter().enumerate() {
                 // SAFETY: `args` holds nargs pointers, each to a value of the
@@ -187,7 +200,7 @@ impl JsHandler {
                         ret.cast::<u64>().write_unaligned(r.cast::<u64>().read())
                     }
                     Some(r) => ptr::copy_nonoverlapping(r, ret.cast::<u8>(), self.ret_bytes),
-                    None => zero_return(cif, ret),
+                    None => self.zero_return(ret),
                 }
             }
         };
@@ -410,12 +423,11 @@ impl JsHandler {
     ///
     /// # Safety
     /// Libffi's `ret` and `args` for this call.
-    unsafe fn run_remote(&self, cif: *const ffi_cif, ret: *mut c_void, args: *mut *mut c_void) {
+    unsafe fn run_remote(&self, ret: *mut c_void, args: *mut *mut c_void) {
         let req = Arc::new(Request {
             state: Mutex::new(ReqState::Pending),
             done: Condvar::new(),
             handler: self,
-            cif,
             ret,
             args,
         });
@@ -424,7 +436,7 @@ impl JsHandler {
             // SAFETY: not queued, so the reference is still ours.
             drop(unsafe { Arc::from_raw(raw as *const Request) });
             // SAFETY: libffi's ret.
-            return unsafe { zero_return(cif, ret) };
+            return unsafe { self.zero_return(ret) };
         }
         let mut st = req.lock();
         let mut blocked_since: Option<(u64, Instant)> = None;
@@ -454,7 +466,7 @@ impl JsHandler {
                         *st = ReqState::Abandoned;
                         // SAFETY: libffi's ret; the JavaScript side will not
                         // touch an abandoned request.
-                        return unsafe { zero_return(cif, ret) };
+                        return unsafe { self.zero_return(ret) };
                     }
                 }
             }
@@ -503,10 +515,9 @@ enum ReqState {
 struct Request {
     state: Mutex<ReqState>,
     done: Condvar,
-    /// Only dereferenced while Running, when the waiting thread holds the
-    /// handler alive.
+    /// Only dereferenced under the protocol (Pending or Running), while the
+    /// waiting thread holds the handler alive.
     handler: *const JsHandler,
-    cif: *const ffi_cif,
     ret: *mut c_void,
     args: *mut *mut c_void,
 }
@@ -538,8 +549,9 @@ unsafe extern "C" fn run_queued(
         return;
     }
     if env.is_null() {
-        // SAFETY: Pending: the caller still waits, so ret is live.
-        unsafe { zero_return(req.cif, req.ret) };
+        // SAFETY: Pending, under the lock: the caller still waits, so the
+        // handler and ret are live.
+        unsafe { (*req.handler).zero_return(req.ret) };
         *st = ReqState::Done;
         req.done.notify_all();
         return;
@@ -548,7 +560,7 @@ unsafe extern "C" fn run_queued(
     drop(st);
     // SAFETY: Running: the waiting thread keeps the handler, ret and args
     // alive; this is the owner thread (the tsfn runs on it).
-    unsafe { (*req.handler).run_here(req.cif, req.ret, req.args) };
+    unsafe { (*req.handler).run_here(req.ret, req.args) };
     *req.lock() = ReqState::Done;
     req.done.notify_all();
 }
