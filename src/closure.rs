@@ -30,7 +30,9 @@ pub trait Handler: Send + Sync + 'static {
     /// low 32), or None to have the call laid out as libffi would and passed
     /// to [`Handler::call`] (the default). Only where
     /// [`Handler::pinned_on_this_thread`] holds may it return Some: no
-    /// reference is held for it. The caller keeps errno and catches panics.
+    /// reference is held for it. Where it does, it keeps C's errno itself
+    /// (the caller only keeps it on the general path); a panic is caught
+    /// by the caller and C gets zero.
     ///
     /// # Safety
     /// `shape` is the closure's and `regs` the registers of this call.
@@ -124,7 +126,6 @@ unsafe fn guarded<H: Handler>(
 /// `t` is the Target of a live Closure<H>.
 unsafe fn from_entry<H: Handler>(t: &Target, regs: &Regs) -> u64 {
     let shape = &t.shape;
-    let errno = crate::os::errno();
     // SAFETY: the live closure's handler (see `guarded`) and this call's
     // registers; the handler answers only where it is pinned.
     let direct = catch_unwind(AssertUnwindSafe(|| unsafe {
@@ -132,14 +133,8 @@ unsafe fn from_entry<H: Handler>(t: &Target, regs: &Regs) -> u64 {
     }));
     match direct {
         Ok(None) => {}
-        Ok(Some(bits)) => {
-            crate::os::set_errno(errno);
-            return bits;
-        }
-        Err(_) => {
-            crate::os::set_errno(errno);
-            return 0;
-        }
+        Ok(Some(bits)) => return bits,
+        Err(_) => return 0,
     }
     let mut values = [0u64; MAX_ARGS];
     let mut pointers = [std::ptr::null_mut::<c_void>(); MAX_ARGS];

@@ -89,6 +89,8 @@ pub struct JsHandler {
     /// The owner thread's [`crate::os::thread_id`]: cheaper to compare on
     /// every call than a thread-local's address.
     owner_id: usize,
+    /// The owner thread's errno slot.
+    owner_errno: *mut std::os::raw::c_int,
     env: sys::napi_env,
     shared: Arc<EnvShared>,
     /// Bytes of rValue: the return type, at least an ffi_arg.
@@ -130,11 +132,22 @@ impl Handler for JsHandler {
         if crate::os::thread_id() != self.owner_id {
             return None;
         }
-        if self.freed.load(Ordering::Acquire) {
-            return Some(0);
-        }
-        // SAFETY: the owner thread, just checked; this closure's shape.
-        Some(unsafe { self.run_regs(shape, regs) })
+        // The owner thread's errno slot, known since the closure was made:
+        // no call to the C library for it.
+        // SAFETY: the owner thread's slot, valid while it runs.
+        let errno = unsafe { self.owner_errno.read() };
+        let bits = if self.freed.load(Ordering::Acquire) {
+            0
+        } else {
+            // SAFETY: the owner thread, just checked; this closure's shape.
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe {
+                self.run_regs(shape, regs)
+            }))
+            .unwrap_or(0)
+        };
+        // SAFETY: as above.
+        unsafe { self.owner_errno.write(errno) };
+        Some(bits)
     }
 
     unsafe fn call(&self, _cif: *const ffi_cif, ret: *mut c_void, args: *mut *mut c_void) {
@@ -754,6 +767,7 @@ pub fn closure_new(
     let handler = Arc::new(JsHandler {
         owner: thread_token(),
         owner_id: crate::os::thread_id(),
+        owner_errno: crate::os::errno_location(),
         env: cx.env,
         shared,
         rsize,
