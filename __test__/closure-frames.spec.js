@@ -78,6 +78,29 @@ test('a callback that detaches its rValue: C still gets what it wrote, later cal
   else t.pass('this runtime cannot detach these Buffers')
 })
 
+test('1,000 callbacks under one call, with collections and nested calls between, each reach their own function', (t) => {
+  // Callbacks under one ffi.call share handle scopes, renewed every 64, and
+  // reuse the dispatcher's handle within one: a stale handle would call the
+  // wrong function or crash once a collection moved things.
+  let inner = 0
+  const leaf = ffi.Closure(intCif, (rValue, aValues, args) => {
+    inner++
+    rValue.writeBigInt64LE(BigInt(args.readInt32LE(0) + 7))
+  })
+  const junk = []
+  const outer = ffi.Closure(intCif, (rValue, aValues, args) => {
+    const x = args.readInt32LE(0)
+    junk.push({ x, pad: new Array(16).fill(x) })
+    if (x % 50 === 0) globalThis.gc()
+    // A nested call opens scopes of its own: 7 + 8 + 9 = 24.
+    const nested = x % 7 === 0 ? callN(leaf, 3) - 24n : 0n
+    rValue.writeBigInt64LE(BigInt(x) * 2n + nested)
+  })
+  // sum of 2x for x < 1000
+  t.is(callN(outer, 1000), 999000n)
+  t.is(inner, 3 * Math.ceil(1000 / 7))
+})
+
 test('the three Buffers share one ArrayBuffer: detaching args replaces all three for the next call', (t) => {
   let calls = 0
   let detached = false

@@ -77,6 +77,10 @@ struct JsState {
     /// It is index.js's dispatcher, which finds the Buffers of the current
     /// depth and calls the user's function with them.
     func: sys::napi_ref,
+    /// The dispatcher as a value, and the call scope generation it was
+    /// obtained in: reused while that scope is open, instead of a reference
+    /// lookup per callback.
+    func_value: (u64, sys::napi_value),
     frames: Vec<Arc<FrameMem>>,
     depth: usize,
     release_when_idle: bool,
@@ -408,9 +412,21 @@ impl JsHandler {
             }
             let mut func = ptr::null_mut();
             let mut result = ptr::null_mut();
+            let state = self.js.get();
+            let generation = call_scope.as_ref().map_or(0, |s| s.generation());
+            let found = if generation != 0 && (*state).func_value.0 == generation {
+                func = (*state).func_value.1;
+                true
+            } else {
+                let got = sys::napi_get_reference_value(env, (*state).func, &mut func)
+                    == sys::Status::napi_ok;
+                if got && generation != 0 {
+                    (*state).func_value = (generation, func);
+                }
+                got
+            };
             // The dispatcher ignores `this`: the function itself will do.
-            let ok = sys::napi_get_reference_value(env, (*self.js.get()).func, &mut func)
-                == sys::Status::napi_ok
+            let ok = found
                 && !func.is_null()
                 && sys::napi_call_function(env, func, func, 0, ptr::null(), &mut result)
                     == sys::Status::napi_ok;
@@ -782,6 +798,7 @@ pub fn closure_new(
         freed: AtomicBool::new(false),
         js: UnsafeCell::new(JsState {
             func: func_ref,
+            func_value: (0, ptr::null_mut()),
             frames: Vec::new(),
             depth: 0,
             release_when_idle: false,

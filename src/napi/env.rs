@@ -109,7 +109,14 @@ pub struct CallScope {
     env: sys::napi_env,
     scope: Cell<sys::napi_handle_scope>,
     uses: Cell<u32>,
+    /// Which opening of a scope is current: a number never used before in
+    /// this process, so a `napi_value` remembered with it is valid exactly
+    /// while it is the current one (see [`CallScope::generation`]).
+    generation: Cell<u64>,
 }
+
+/// The last [`CallScope::generation`] handed out.
+static GENERATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 impl CallScope {
     const USES: u32 = 64;
@@ -119,6 +126,7 @@ impl CallScope {
             env,
             scope: Cell::new(ptr::null_mut()),
             uses: Cell::new(0),
+            generation: Cell::new(0),
         }
     }
 
@@ -142,9 +150,17 @@ impl CallScope {
             }
             self.scope.set(scope);
             self.uses.set(0);
+            self.generation
+                .set(GENERATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1);
         }
         self.uses.set(self.uses.get() + 1);
         true
+    }
+
+    /// The open scope's generation (after [`CallScope::enter`]): a value
+    /// obtained under the same generation is still in an open scope.
+    pub fn generation(&self) -> u64 {
+        self.generation.get()
     }
 
     /// Makes this scope its thread's current one until the guard drops,
