@@ -430,7 +430,8 @@ function Closure(cif, fn) {
   aStart = made[3]
   vStart = made[4]
   addresses.set(ptr, made[0])
-  keptAlive.set(ptr, { fn, cif, dispatch })
+  // The native side holds the dispatcher it picked weakly: it lives here.
+  keptAlive.set(ptr, { fn, cif, dispatch: made[1] !== null ? dispatch : dispatchCopies })
   return ptr
 }
 

@@ -181,6 +181,7 @@ test('where external Buffers are refused (as in Electron): closures work on copi
   t.is(r.status, 0, r.stderr)
   t.deepEqual(JSON.parse(r.stdout), {
     sum: 14850,
+    sumAfterGc: 14850,
     nested: 4003,
     detachedResult: 0,
     reinterpret: 'ERR_FFI_NO_EXTERNAL_BUFFERS',

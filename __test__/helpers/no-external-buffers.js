@@ -13,6 +13,9 @@ const triple = ffi.Closure(intCif, (rValue, aValues, args) => {
   rValue.writeBigInt64LE(BigInt(args.readInt32LE(0) * 3))
 })
 out.sum = Number(callN(triple, 100))
+// The closure's dispatcher lives as long as the closure, collections or not.
+globalThis.gc()
+out.sumAfterGc = Number(callN(triple, 100))
 
 const leaf = ffi.Closure(intCif, (rValue, aValues, args) => {
   rValue.writeBigInt64LE(BigInt(args.readInt32LE(0) + 1000))
