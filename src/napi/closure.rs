@@ -117,7 +117,7 @@ pub struct JsHandler {
 }
 
 // SAFETY: `js` and `env` are only used on the owner thread (checked by
-// thread token before every use); the rest is atomic or immutable.
+// thread id before every use); the rest is atomic or immutable.
 unsafe impl Send for JsHandler {}
 // SAFETY: as above.
 unsafe impl Sync for JsHandler {}
@@ -329,8 +329,8 @@ impl JsHandler {
     /// Owner thread, live env.
     unsafe fn frame_buffer(&self, cx: &Cx, depth: usize) -> napi::Result<sys::napi_value> {
         // SAFETY: owner thread (caller's word).
-        let frame = unsafe { self.frame_at(cx, depth, 0) }?;
-        match external(cx, &frame, 0, self.frame_len)? {
+        let frame = unsafe { self.frame_at(cx, Some(depth)) }?;
+        match external(cx, &frame, self.frame_len)? {
             Some(v) => Ok(v),
             None => Err(cx.throw(Error::NoExternalBuffers(
                 "ffi.Closure: this runtime stopped taking Buffers over native memory".into(),
@@ -338,20 +338,16 @@ impl JsHandler {
         }
     }
 
-    /// The frame of the call at `depth`, or (for `back` 1) of the innermost
-    /// call in progress; an error if there is none.
+    /// The frame of the call at `depth`, or (None) of the innermost call in
+    /// progress; an error if there is none.
     ///
     /// # Safety
     /// Owner thread.
-    unsafe fn frame_at(&self, cx: &Cx, depth: usize, back: usize) -> napi::Result<Arc<FrameMem>> {
+    unsafe fn frame_at(&self, cx: &Cx, depth: Option<usize>) -> napi::Result<Arc<FrameMem>> {
         // SAFETY: owner thread (caller's word); no call into JavaScript
         // while this reference lives.
         let state = unsafe { &*self.js.get() };
-        let depth = if back > 0 {
-            state.depth.wrapping_sub(back)
-        } else {
-            depth
-        };
+        let depth = depth.unwrap_or(state.depth.wrapping_sub(1));
         match state.frames.get(depth) {
             Some(f) if depth < state.depth => Ok(f.clone()),
             _ => Err(cx.throw(Error::InvalidArgValue(
@@ -368,7 +364,7 @@ impl JsHandler {
     /// Owner thread, live env.
     unsafe fn copied_frame(&self, cx: &Cx) -> napi::Result<sys::napi_value> {
         // SAFETY: owner thread (caller's word).
-        let frame = unsafe { self.frame_at(cx, 0, 1) }?;
+        let frame = unsafe { self.frame_at(cx, None) }?;
         let parts = [
             (0, self.rsize),
             (self.a_offset, self.nargs * size_of::<usize>()),
@@ -615,28 +611,23 @@ impl ClosureBox {
     }
 }
 
-/// A Buffer over `len` bytes of `mem` at `offset` that holds its own
+/// A Buffer over the first `len` bytes of `mem` that holds its own
 /// reference to it, so that the memory lives as long as the Buffer's
 /// backing store, wherever it is moved; None where the runtime refuses
 /// Buffers over native memory.
-fn external(
-    cx: &Cx,
-    mem: &Arc<FrameMem>,
-    offset: usize,
-    len: usize,
-) -> napi::Result<Option<sys::napi_value>> {
+fn external(cx: &Cx, mem: &Arc<FrameMem>, len: usize) -> napi::Result<Option<sys::napi_value>> {
     if super::external_buffers_refused() {
         return Ok(None);
     }
     let hint = Box::into_raw(Box::new(mem.clone()));
     let mut v = ptr::null_mut();
-    // SAFETY: `len` bytes of `mem` at `offset` (the caller's layout); the
-    // finalizer reclaims the Arc in `hint`.
+    // SAFETY: `mem` has `len` bytes (the caller's layout); the finalizer
+    // reclaims the Arc in `hint`.
     let status = unsafe {
         sys::napi_create_external_buffer(
             cx.env,
             len,
-            mem.at(offset).cast(),
+            mem.at(0).cast(),
             Some(release_frame),
             hint.cast(),
             &mut v,
@@ -702,7 +693,7 @@ pub fn closure_result(env: Env, holder: Js, rvalue: Js) -> napi::Result<()> {
     // SAFETY: as in closure_frame.
     let h = unsafe { &(*b).handler };
     // SAFETY: owner thread.
-    let frame = unsafe { h.frame_at(&cx, 0, 1) }?;
+    let frame = unsafe { h.frame_at(&cx, None) }?;
     // SAFETY: the frame has rsize bytes at 0; `r` has r.len readable bytes
     // (0 once detached).
     unsafe { ptr::copy_nonoverlapping(r.ptr, frame.at(0), r.len.min(h.rsize)) };
@@ -771,7 +762,7 @@ pub fn closure_new(
     let a_offset = rsize.next_multiple_of(16);
     let v_offset = a_offset + needs.nargs * size_of::<usize>();
     let cell = FrameMem::new(size_of::<i32>());
-    let depth_cell = external(&cx, &cell, 0, size_of::<i32>())?;
+    let depth_cell = external(&cx, &cell, size_of::<i32>())?;
     let func = if depth_cell.is_some() {
         dispatch
     } else {
