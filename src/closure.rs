@@ -226,7 +226,7 @@ impl<H: Handler> Closure<H> {
     }
 
     /// A libffi closure (`ffi_closure_alloc`, `ffi_prep_closure_loc`).
-    pub fn with_libffi(cif: OwnedCif, handler: Arc<H>) -> Result<Self> {
+    fn with_libffi(cif: OwnedCif, handler: Arc<H>) -> Result<Self> {
         let mut code: *mut c_void = std::ptr::null_mut();
         // SAFETY: asks libffi for closure memory and its executable address.
         let raw = unsafe { ffi_closure_alloc(std::mem::size_of::<ffi_closure>(), &mut code) };
