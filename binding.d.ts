@@ -127,6 +127,16 @@ export declare function readPointer(buf: Js, offset: Js): Js
  */
 export declare function reinterpret(address: Js, length: Js, offset: Js, what?: string | undefined | null): Js
 
+/**
+ * The state that every evaluation of index.js in this environment shares
+ * (a cleared `require.cache`, Jest's `isolateModules`: each evaluates it
+ * again over this one binary, whose per-thread state, the fast path's
+ * control cell first, exists once). Returns the object stored first; with
+ * `value` and none stored yet, stores `value` and returns it; without,
+ * returns undefined when none is stored.
+ */
+export declare function sharedState(value?: Js | undefined | null): Js
+
 /** Counts of live native objects (process-wide). */
 export declare function stats(): Js
 

@@ -14,5 +14,6 @@ module.exports = [
     files: ['**/*.mjs'],
     languageOptions: { sourceType: 'module', ecmaVersion: 2022, globals: { ...globals.node } },
   },
+  { files: ['__test__/jest/**/*.js'], languageOptions: { globals: { ...globals.jest } } },
   { rules: { 'no-unused-vars': ['error', { argsIgnorePattern: '^_' }] } },
 ]

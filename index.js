@@ -13,48 +13,75 @@ const native = require('./native.js')
 
 const info = native.info()
 
-/** pointer Buffer -> its address (a number; a bigint only past 2^53) */
-const addresses = new WeakMap()
-/** builtin type Buffer -> address of libffi's ffi_type */
-const builtinTypes = new WeakMap()
-/** Buffer -> what must live as long as it does (struct fields, views' owners) */
-const keptAlive = new WeakMap()
 /**
- * Buffer -> { version, map: Map(offset -> [Buffer, its byteLength then]) }:
- * what writePointer stored where, kept alive with the Buffer; the version
- * changes with every store, so that a call can trust what it checked before.
+ * The state every evaluation of this file on one thread shares. A cleared
+ * `require.cache`, Jest's `isolateModules` or a second path to this package
+ * evaluate it again over the one binary, whose per-thread state (the fast
+ * path's control cell first) exists once: the first evaluation makes this
+ * state and stores it natively, later ones take it, so the copies work
+ * interleaved and accept each other's Buffers.
  */
-const pointees = new WeakMap()
-
-// Private state on the CIF Buffers this module prepared: a class private
-// field, stamped onto the Buffer through a base class that returns it. User
-// code can neither read nor forge it, and a copy of the Buffer has none.
-class Stamp {
-  constructor(target) {
-    return target
-  }
-}
-class CifState extends Stamp {
-  #state
-  constructor(target, state) {
-    super(target)
-    this.#state = state
-  }
-  static of(o) {
-    // One private-field read (a brand check and then a read cost two, and
-    // `#state in o` is slow on recent V8); anything without it throws.
-    try {
-      return o.#state
-    } catch {
-      return undefined
+function makeShared() {
+  // Private state on the CIF Buffers this module prepared: a class private
+  // field, stamped onto the Buffer through a base class that returns it.
+  // User code can neither read nor forge it, and a copy of the Buffer has
+  // none.
+  class Stamp {
+    constructor(target) {
+      return target
     }
   }
+  class CifState extends Stamp {
+    #state
+    constructor(target, state) {
+      super(target)
+      this.#state = state
+    }
+    static of(o) {
+      // One private-field read (a brand check and then a read cost two, and
+      // `#state in o` is slow on recent V8); anything without it throws.
+      try {
+        return o.#state
+      } catch {
+        return undefined
+      }
+    }
+  }
+  // The fast path: a control cell shared with the native side, and a native
+  // function of no arguments that makes the call the cell points to.
+  const [control, callFast] = native.fastInit()
+  const addresses = new WeakMap()
+  const NULL = Buffer.alloc(0)
+  addresses.set(NULL, 0)
+  // Live CIFs and struct types, for ffi.stats(): their memory is Node's, so
+  // JavaScript counts them as they are made and collected.
+  const live = { cifs: 0, structTypes: 0 }
+  return {
+    /** pointer Buffer -> its address (a number; a bigint only past 2^53) */
+    addresses,
+    /** builtin type Buffer -> address of libffi's ffi_type */
+    builtinTypes: new WeakMap(),
+    /** Buffer -> what must live as long as it does (struct fields, views' owners) */
+    keptAlive: new WeakMap(),
+    /**
+     * Buffer -> { version, map: Map(offset -> [Buffer, its byteLength then]) }:
+     * what writePointer stored where, kept alive with the Buffer; the version
+     * changes with every store, so that a call can trust what it checked before.
+     */
+    pointees: new WeakMap(),
+    CifState,
+    controlCell: new Float64Array(control.buffer, control.byteOffset, 1),
+    callFast,
+    NULL,
+    /** ffi.types, made below by the first evaluation */
+    types: undefined,
+    live,
+    collected: new FinalizationRegistry((kind) => live[kind]--),
+  }
 }
 
-// The fast path: a control cell shared with the native side, and a native
-// function of no arguments that makes the call the cell points to.
-const [control, callFast] = native.fastInit()
-const controlCell = new Float64Array(control.buffer, control.byteOffset, 1)
+const shared = native.sharedState() ?? native.sharedState(makeShared())
+const { addresses, builtinTypes, keptAlive, pointees, CifState, controlCell, callFast, NULL, live, collected } = shared
 
 function fail(code, message) {
   throw native.makeError(code, message)
@@ -112,21 +139,21 @@ function checkLength(length, what) {
   }
 }
 
-const NULL = Buffer.alloc(0)
-addresses.set(NULL, 0)
-
 const sizeof = Object.freeze(info.sizeof)
 const alignof = Object.freeze(info.alignof)
 const abi = Object.freeze(info.abi)
 
-const types = {}
-for (const [name, address] of info.builtinTypes) {
-  const t = pointerBuffer(address)
-  builtinTypes.set(t, address)
-  types[name] = t
+if (shared.types === undefined) {
+  const types = {}
+  for (const [name, address] of info.builtinTypes) {
+    const t = pointerBuffer(address)
+    builtinTypes.set(t, address)
+    types[name] = t
+  }
+  for (const [alias, canonical] of info.typeAliases) types[alias] = types[canonical]
+  shared.types = Object.freeze(types)
 }
-for (const [alias, canonical] of info.typeAliases) types[alias] = types[canonical]
-Object.freeze(types)
+const types = shared.types
 
 /**
  * The address of a type description: a builtin type, or a Buffer holding
@@ -511,10 +538,6 @@ function allocCString(string) {
   return b
 }
 
-// Live CIFs and struct types, for ffi.stats(): their memory is Node's, so
-// JavaScript counts them as they are made and collected.
-const live = { cifs: 0, structTypes: 0 }
-const collected = new FinalizationRegistry((kind) => live[kind]--)
 function counted(kind, buf) {
   live[kind]++
   collected.register(buf, kind)

@@ -144,6 +144,63 @@ pub fn fast_init(env: Env) -> napi::Result<Js> {
     cx.array(&[control, f]).map(Js)
 }
 
+thread_local! {
+    /// The JavaScript state that every copy of index.js on this thread
+    /// shares (see [`shared_state`]): a strong reference, and its env.
+    static SHARED_JS: std::cell::Cell<(sys::napi_env, sys::napi_ref)> =
+        const { std::cell::Cell::new((ptr::null_mut(), ptr::null_mut())) };
+}
+
+unsafe extern "C" fn forget_shared(env: *mut c_void) {
+    // The environment is ending: its references go with it.
+    let _ = SHARED_JS.try_with(|s| {
+        if s.get().0 == env.cast() {
+            s.set((ptr::null_mut(), ptr::null_mut()));
+        }
+    });
+}
+
+/// The state that every evaluation of index.js in this environment shares
+/// (a cleared `require.cache`, Jest's `isolateModules`: each evaluates it
+/// again over this one binary, whose per-thread state, the fast path's
+/// control cell first, exists once). Returns the object stored first; with
+/// `value` and none stored yet, stores `value` and returns it; without,
+/// returns undefined when none is stored.
+#[napi]
+pub fn shared_state(env: Env, value: Option<Js>) -> napi::Result<Js> {
+    let cx = Cx::new(&env);
+    // Each load of the binary has its own `napi_env` over the one
+    // JavaScript environment of this thread: the reference is of the first.
+    let (_, r) = SHARED_JS.with(|s| s.get());
+    if !r.is_null() {
+        let mut v = ptr::null_mut();
+        // SAFETY: a strong reference made on this thread, whose environment
+        // (isolate and all) every load on this thread shares; cleared by the
+        // cleanup hook when that environment ends.
+        unsafe { napi_ok!(sys::napi_get_reference_value(cx.env, r, &mut v)) };
+        return Ok(Js(v));
+    }
+    let Some(value) = value else {
+        let mut u = ptr::null_mut();
+        // SAFETY: valid env.
+        unsafe { napi_ok!(sys::napi_get_undefined(cx.env, &mut u)) };
+        return Ok(Js(u));
+    };
+    let mut r = ptr::null_mut();
+    // SAFETY: a live value of this env; strong for the env's lifetime. The
+    // hook only clears the thread-local (references die with their env).
+    unsafe {
+        napi_ok!(sys::napi_create_reference(cx.env, value.0, 1, &mut r));
+        napi_ok!(sys::napi_add_env_cleanup_hook(
+            cx.env,
+            Some(forget_shared),
+            cx.env.cast()
+        ));
+    }
+    SHARED_JS.with(|s| s.set((cx.env, r)));
+    Ok(value)
+}
+
 /// A new slot for a bound call (`ffi.bind`): each bound call repeats its own.
 #[napi]
 pub fn new_slot(env: Env) -> napi::Result<Js> {
