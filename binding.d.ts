@@ -53,6 +53,13 @@ export declare function closureNew(cif: Js, holder: Js, dispatch: Js, dispatchCo
  */
 export declare function closureResult(holder: Js, rvalue: Js): void
 
+/**
+ * This environment starts to exit (index.js calls it from `process`'
+ * `'exit'` event): closure calls from other threads are answered with
+ * zero from now on, so that the exit, which joins the thread pool, ends.
+ */
+export declare function closuresEnding(): void
+
 /** Unloads the library; a second close does nothing. */
 export declare function dlclose(handle: Js): void
 

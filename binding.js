@@ -842,6 +842,7 @@ module.exports.closureFrameCopy = nativeBinding.closureFrameCopy
 module.exports.closureFree = nativeBinding.closureFree
 module.exports.closureNew = nativeBinding.closureNew
 module.exports.closureResult = nativeBinding.closureResult
+module.exports.closuresEnding = nativeBinding.closuresEnding
 module.exports.dlclose = nativeBinding.dlclose
 module.exports.dlerror = nativeBinding.dlerror
 module.exports.dlopen = nativeBinding.dlopen

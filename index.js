@@ -50,6 +50,11 @@ function makeShared() {
   // The fast path: a control cell shared with the native side, and a native
   // function of no arguments that makes the call the cell points to.
   const [control, callFast] = native.fastInit()
+  // Node joins the libuv thread pool when the process exits, before any
+  // native cleanup runs: from the 'exit' event on, closure calls from other
+  // threads (a callAsync's, a C library's) get zero instead of waiting for
+  // this thread, so that the exit completes.
+  process.on('exit', () => native.closuresEnding())
   const addresses = new WeakMap()
   const NULL = Buffer.alloc(0)
   addresses.set(NULL, 0)

@@ -42,3 +42,21 @@ for (const how of ['natural', 'exit']) {
     t.is(r.stdout.trim(), 'answered true')
   })
 }
+
+// Regression: Node joins the thread pool on its way out, and a pool thread
+// waiting for this thread to run a closure never gave up: every way out
+// hung forever. Each must end with its own status.
+const exits = {
+  'closure-on-pool': 2, // callAsync of the closure itself, then process.exit(2)
+  exit: 2, // a C thread joined by callAsync calls it, then process.exit(2)
+  'exit-in-closure': 3, // the closure calls process.exit(3)
+  'throw-in-closure': 1, // the closure throws, no 'uncaughtException' handler
+  uncaught: 1, // ordinary code throws while the call waits
+}
+for (const [how, status] of Object.entries(exits)) {
+  test(`the process leaves (${how}) while a pool thread waits on a closure: exit status ${status}`, (t) => {
+    const r = runChild('exit-while-waiting.js', [how], { timeout: 15000 })
+    t.is(r.signal, null, `killed after the time limit: the exit hung\n${r.stderr}`)
+    t.is(r.status, status, r.stderr)
+  })
+}

@@ -466,11 +466,19 @@ impl JsHandler {
         let mut st = req.lock();
         let mut blocked_since: Option<(u64, Instant)> = None;
         loop {
-            match *st {
-                ReqState::Done => return,
-                ReqState::Running => blocked_since = None,
-                _ => {
-                    let give_up = if !self.shared.alive() {
+            let give_up = match *st {
+                ReqState::Done | ReqState::Abandoned => return,
+                // The JavaScript thread runs `fn`: wait, unless it is
+                // exiting (process.exit() or an uncaught error inside `fn`
+                // never returns to answer). It writes the result into the
+                // request's own copy, and into `ret` only while this thread
+                // still waits (see run_queued), so giving up is safe.
+                ReqState::Running => {
+                    blocked_since = None;
+                    self.shared.ending()
+                }
+                ReqState::Pending => {
+                    if !self.shared.answers_remote() {
                         true
                     } else if let Some(epoch) = self.shared.blocked_epoch() {
                         match blocked_since {
@@ -483,17 +491,17 @@ impl JsHandler {
                     } else {
                         blocked_since = None;
                         false
-                    };
-                    if give_up {
-                        if let (true, Some((epoch, _))) = (self.shared.alive(), blocked_since) {
-                            self.shared.mark_abandoned(epoch);
-                        }
-                        *st = ReqState::Abandoned;
-                        // SAFETY: libffi's ret; the JavaScript side will not
-                        // touch an abandoned request.
-                        return unsafe { self.zero_return(ret) };
                     }
                 }
+            };
+            if give_up {
+                if let (true, Some((epoch, _))) = (self.shared.answers_remote(), blocked_since) {
+                    self.shared.mark_abandoned(epoch);
+                }
+                *st = ReqState::Abandoned;
+                // SAFETY: libffi's ret; the JavaScript side will not touch an
+                // abandoned request's `ret` (nor, past Pending, its `args`).
+                return unsafe { self.zero_return(ret) };
             }
             st = req
                 .done
@@ -583,11 +591,35 @@ unsafe extern "C" fn run_queued(
     }
     *st = ReqState::Running;
     drop(st);
-    // SAFETY: Running: the waiting thread keeps the handler, ret and args
-    // alive; this is the owner thread (the tsfn runs on it).
-    unsafe { (*req.handler).run_here(req.ret, req.args) };
-    *req.lock() = ReqState::Done;
-    req.done.notify_all();
+    // The result goes to a copy first: the waiting thread may give up while
+    // `fn` runs (its environment is exiting), and `ret` is in its frame.
+    // SAFETY: Running: the handler is alive (the waiting thread entered it
+    // through a live closure, and a closure running on its owner thread is
+    // never freed under it); `args` is read only before `fn` runs, and the
+    // waiting thread gives up during Running only once this environment is
+    // exiting, which only JavaScript on this thread can start.
+    let handler = unsafe { &*req.handler };
+    let mut result = [0u64; 4];
+    let mut heap = Vec::new();
+    let local = if handler.ret_bytes <= std::mem::size_of_val(&result) {
+        result.as_mut_ptr().cast::<u8>()
+    } else {
+        heap.resize(handler.ret_bytes.div_ceil(8), 0u64);
+        heap.as_mut_ptr().cast::<u8>()
+    };
+    // SAFETY: this is the owner thread (the tsfn runs on it); `local` has
+    // room for the return value; `args` as above.
+    unsafe { handler.run_here(local.cast(), req.args) };
+    let mut st = req.lock();
+    if *st == ReqState::Running {
+        if handler.ret_bytes > 0 {
+            // SAFETY: still waited for, so `ret` is live with ret_bytes of
+            // room (libffi's word); distinct from `local`.
+            unsafe { ptr::copy_nonoverlapping(local, req.ret.cast::<u8>(), handler.ret_bytes) };
+        }
+        *st = ReqState::Done;
+        req.done.notify_all();
+    }
 }
 
 /// The native half of a closure, wrapped onto its pointer Buffer.
@@ -851,4 +883,12 @@ pub fn closure_free(env: Env, ptr: Js) -> napi::Result<()> {
         }
     }
     Ok(())
+}
+
+/// This environment starts to exit (index.js calls it from `process`'
+/// `'exit'` event): closure calls from other threads are answered with
+/// zero from now on, so that the exit, which joins the thread pool, ends.
+#[napi]
+pub fn closures_ending() {
+    env::mark_ending();
 }

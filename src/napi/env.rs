@@ -36,6 +36,11 @@ pub struct EnvShared {
     state: Mutex<State>,
     /// `state.alive`, readable without the lock (written under it).
     alive: AtomicBool,
+    /// Set when this environment starts to exit (its `process` emitted
+    /// `'exit'`): from then on calls from other threads are answered with
+    /// zero at once, and those waiting give up, so that the exit (which
+    /// joins the libuv thread pool before any cleanup hook runs) completes.
+    ending: AtomicBool,
     /// The epoch of the outermost synchronous call this environment's
     /// JavaScript thread is in, 0 when it is in none. Only that thread
     /// writes it (a plain store: no locked instruction on the call path).
@@ -224,10 +229,21 @@ impl EnvShared {
         !exiting() && self.alive.load(Ordering::SeqCst)
     }
 
+    /// Whether another thread may still wait for this environment's
+    /// JavaScript thread: alive, and not exiting.
+    pub fn answers_remote(&self) -> bool {
+        self.alive() && !self.ending.load(Ordering::SeqCst)
+    }
+
+    /// Whether this environment started to exit (see `ending`).
+    pub fn ending(&self) -> bool {
+        self.ending.load(Ordering::SeqCst)
+    }
+
     /// Queues `data` for the JavaScript thread; false when the environment
     /// has ended (the caller still owns `data` then).
     pub fn enqueue(&self, data: *mut c_void) -> bool {
-        if exiting() {
+        if !self.answers_remote() {
             return false;
         }
         let st = self.lock();
@@ -291,6 +307,7 @@ pub fn get_or_init(cx: &Cx, call_js: CallJs) -> napi::Result<Arc<EnvShared>> {
     let shared = Arc::new(EnvShared {
         state: Mutex::new(State { alive: true, tsfn }),
         alive: AtomicBool::new(true),
+        ending: AtomicBool::new(false),
         blocked: AtomicU64::new(0),
         abandoned: AtomicU64::new(0),
     });
@@ -312,6 +329,15 @@ pub fn get_or_init(cx: &Cx, call_js: CallJs) -> napi::Result<Arc<EnvShared>> {
     THREAD.with(|t| t.shared.set(Arc::as_ptr(&shared)));
     CURRENT.with(|c| *c.borrow_mut() = Some(shared.clone()));
     Ok(shared)
+}
+
+/// Records that this thread's environment starts to exit (index.js calls
+/// it from `process`' `'exit'` event): calls from other threads get zero
+/// from now on. Nothing to do where no closure was ever made.
+pub fn mark_ending() {
+    if let Some(s) = CURRENT.with(|c| c.borrow().clone()) {
+        s.ending.store(true, Ordering::SeqCst);
+    }
 }
 
 /// Marks this thread as blocked in a synchronous call while it lives.
