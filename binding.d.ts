@@ -153,5 +153,13 @@ export declare function stats(): Js
  */
 export declare function structType(fields: Js): Js
 
+/**
+ * After a call during which JavaScript ran (`callFast` returned true):
+ * copies its result into `rvalue` if that is still attached and large
+ * enough (a callback may have detached or shrunk it; the result is then
+ * dropped, as there is nowhere left to put it).
+ */
+export declare function takeResult(rvalue: Js): void
+
 /** Stores `address` in `buf` at `offset`. */
 export declare function writePointer(buf: Js, offset: Js, address: Js): void

@@ -863,4 +863,5 @@ module.exports.reinterpret = nativeBinding.reinterpret
 module.exports.sharedState = nativeBinding.sharedState
 module.exports.stats = nativeBinding.stats
 module.exports.structType = nativeBinding.structType
+module.exports.takeResult = nativeBinding.takeResult
 module.exports.writePointer = nativeBinding.writePointer

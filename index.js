@@ -285,7 +285,7 @@ function call(cif, fn, rValue, aValues) {
     attached(s.live)
   ) {
     controlCell[0] = s.slotAddress
-    callFast()
+    if (callFast() === true) native.takeResult(rValue)
     return
   }
   slowCall(cif, fn, rValue, aValues)
@@ -296,7 +296,7 @@ function slowCall(cif, fn, rValue, aValues) {
   const s = cifEntry(cif, 'ffi.call')
   fill(s, s, fn, rValue, aValues, 'ffi.call')
   controlCell[0] = s.slotAddress
-  callFast()
+  if (callFast() === true) native.takeResult(rValue)
 }
 
 /**
@@ -376,12 +376,12 @@ function bind(cif, fn, rValue, aValues) {
         attached(c.live)
       ) {
         controlCell[0] = c.slotAddress
-        callFast()
+        if (callFast() === true) native.takeResult(rValue)
         return
       }
       fill(c, cifEntry(cif, 'ffi.bind'), fn, rValue, aValues, 'ffi.bind')
       controlCell[0] = c.slotAddress
-      callFast()
+      if (callFast() === true) native.takeResult(rValue)
     } catch (err) {
       throw renamed(err, 'ffi.bind')
     }

@@ -43,6 +43,8 @@ pub struct Checked {
     cif: *mut ffi_cif,
     fun: usize,
     rvalue: *mut c_void,
+    /// Bytes of `rvalue` the call writes (0 for void).
+    rsize: usize,
     args: *mut *mut c_void,
     nargs: usize,
     private: bool,
@@ -105,6 +107,7 @@ pub unsafe fn check(
         } else {
             rvalue.ptr.cast()
         },
+        rsize: needs.rvalue,
         args,
         nargs: needs.nargs,
         private,
@@ -156,16 +159,86 @@ impl Checked {
     /// `errno_location()`.
     #[inline]
     pub unsafe fn perform_at(&self, errno: *mut std::os::raw::c_int) -> Outcome {
+        // SAFETY: the caller's word; `rvalue` was checked with the call.
+        unsafe { self.perform_to(errno, self.rvalue) }
+    }
+
+    /// [`perform_at`](Checked::perform_at) with the result written to
+    /// `out` instead of the checked `rValue`.
+    ///
+    /// # Safety
+    /// As [`perform_at`](Checked::perform_at); `out` has room for
+    /// [`ResultBuf::room`] of [`result_size`](Checked::result_size) bytes
+    /// (or is NULL for void).
+    #[inline]
+    pub unsafe fn perform_to(&self, errno: *mut std::os::raw::c_int, out: *mut c_void) -> Outcome {
         if self.private {
             // SAFETY: as for the call; the copies live until it returns.
             unsafe {
                 with_private_args(self.cif, self.args, self.nargs, |args| {
-                    self.invoke(args, errno)
+                    self.invoke(args, errno, out)
                 })
             }
         } else {
             // SAFETY: the caller's word.
-            unsafe { self.invoke(self.args, errno) }
+            unsafe { self.invoke(self.args, errno, out) }
+        }
+    }
+
+    /// Bytes of the result the call writes (0 for void).
+    pub fn result_size(&self) -> usize {
+        self.rsize
+    }
+
+    /// Where the checked call writes its result (the `rValue` checked).
+    pub fn rvalue(&self) -> *mut c_void {
+        self.rvalue
+    }
+
+    /// A copy of this call that owns its argument values, argument array
+    /// and result, for a call that runs while JavaScript goes on (whatever
+    /// it then does to its Buffers, C sees only these copies).
+    ///
+    /// # Safety
+    /// The Buffers of the call are live now (as checked); the CIF stays
+    /// alive until the copy has run.
+    pub unsafe fn to_owned_call(&self) -> OwnedCall {
+        let mut sizes = Vec::with_capacity(self.nargs);
+        let mut total = 0usize;
+        for i in 0..self.nargs {
+            // SAFETY: a prepared CIF has `nargs` live argument types.
+            let size = unsafe { (**(*self.cif).arg_types.add(i)).size };
+            sizes.push(size);
+            total += size.next_multiple_of(16);
+        }
+        let mut values = vec![0u128; total.div_ceil(16)];
+        let mut ptrs = Vec::with_capacity(self.nargs);
+        let mut at = values.as_mut_ptr().cast::<u8>();
+        for (i, &size) in sizes.iter().enumerate() {
+            // SAFETY: `nargs` non-NULL pointers (checked), each to storage of
+            // its type's size (the caller's word, as for any call); `at`
+            // stays within `values`, sized for every value rounded to 16.
+            unsafe {
+                let from = self.args.add(i).read_unaligned().cast::<u8>();
+                std::ptr::copy_nonoverlapping(from, at, size);
+                ptrs.push(at.cast::<c_void>());
+                at = at.add(size.next_multiple_of(16));
+            }
+        }
+        let mut result = ResultBuf::new(self.rsize);
+        let mut call = *self;
+        call.args = ptrs.as_mut_ptr();
+        // The Vecs' heap memory stays where it is when they move.
+        call.rvalue = if self.rsize == 0 {
+            std::ptr::null_mut()
+        } else {
+            result.heap_ptr()
+        };
+        OwnedCall {
+            call,
+            _values: values,
+            _ptrs: ptrs,
+            result,
         }
     }
 
@@ -175,7 +248,12 @@ impl Checked {
     /// As [`perform_at`](Checked::perform_at), `args` holding the call's
     /// argument pointers.
     #[inline(always)]
-    unsafe fn invoke(&self, args: *mut *mut c_void, errno: *mut std::os::raw::c_int) -> Outcome {
+    unsafe fn invoke(
+        &self,
+        args: *mut *mut c_void,
+        errno: *mut std::os::raw::c_int,
+        rvalue: *mut c_void,
+    ) -> Outcome {
         // SAFETY: `fun` is a function of the CIF's signature (caller's word);
         // every argument pointer is non-NULL; `rvalue` has room for the
         // return value, or is NULL for void, which libffi accepts; `errno`
@@ -184,13 +262,13 @@ impl Checked {
             os::clear_last_error();
             *errno = 0;
             match &self.direct {
-                Some(plan) => crate::direct::call(plan, self.fun, args, self.rvalue),
+                Some(plan) => crate::direct::call(plan, self.fun, args, rvalue),
                 None => ffi_call(
                     self.cif,
                     Some(std::mem::transmute::<usize, unsafe extern "C" fn()>(
                         self.fun,
                     )),
-                    self.rvalue,
+                    rvalue,
                     args,
                 ),
             }
@@ -218,6 +296,115 @@ impl Checked {
         unsafe { check_args(self.args, self.nargs) }?;
         // SAFETY: the caller's word, as for perform_at.
         Ok(unsafe { self.perform_at(errno) })
+    }
+
+    /// [`repeat`](Checked::repeat) with the result written to `out`.
+    ///
+    /// # Safety
+    /// As [`repeat`](Checked::repeat) and [`perform_to`](Checked::perform_to).
+    #[inline]
+    pub unsafe fn repeat_to(
+        &self,
+        errno: *mut std::os::raw::c_int,
+        out: *mut c_void,
+    ) -> Result<Outcome> {
+        // SAFETY: as in repeat.
+        unsafe { check_args(self.args, self.nargs) }?;
+        // SAFETY: the caller's word.
+        Ok(unsafe { self.perform_to(errno, out) })
+    }
+}
+
+/// Room for a call's result outside the caller's Buffer: the call writes
+/// here, and the result is copied to `rValue` only once it is known to be
+/// still there (a callback may have detached it during the call). On the
+/// stack for the sizes of registers, on the heap past them.
+pub struct ResultBuf {
+    inline: [u128; 4],
+    heap: Vec<u128>,
+    size: usize,
+}
+
+impl ResultBuf {
+    /// Bytes a result of `size` bytes may be written over: libffi may store
+    /// whole registers past a small struct's size.
+    pub fn room(size: usize) -> usize {
+        size.next_multiple_of(16) + 16
+    }
+
+    /// Room for a result of `size` bytes.
+    #[inline(always)]
+    pub fn new(size: usize) -> ResultBuf {
+        let room = Self::room(size);
+        ResultBuf {
+            inline: [0; 4],
+            heap: if room > 64 {
+                vec![0; room / 16]
+            } else {
+                Vec::new()
+            },
+            size,
+        }
+    }
+
+    /// Where the call writes (valid while `self` stays where it is, or, on
+    /// the heap, while it lives).
+    #[inline(always)]
+    pub fn as_mut_ptr(&mut self) -> *mut c_void {
+        if self.heap.is_empty() {
+            self.inline.as_mut_ptr().cast()
+        } else {
+            self.heap.as_mut_ptr().cast()
+        }
+    }
+
+    /// Moves the result to the heap (if it is not there) and returns where
+    /// the call writes: valid wherever `self` moves.
+    fn heap_ptr(&mut self) -> *mut c_void {
+        if self.heap.is_empty() {
+            self.heap = vec![0; Self::room(self.size) / 16];
+        }
+        self.heap.as_mut_ptr().cast()
+    }
+
+    /// The result's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        let p = if self.heap.is_empty() {
+            self.inline.as_ptr().cast::<u8>()
+        } else {
+            self.heap.as_ptr().cast::<u8>()
+        };
+        // SAFETY: `size` bytes of the room, all initialized (zeroed at first).
+        unsafe { std::slice::from_raw_parts(p, self.size) }
+    }
+}
+
+/// A call that owns copies of everything C reads or writes through it
+/// (see [`Checked::to_owned_call`]).
+pub struct OwnedCall {
+    call: Checked,
+    _values: Vec<u128>,
+    _ptrs: Vec<*mut c_void>,
+    result: ResultBuf,
+}
+
+// SAFETY: the pointers are into the Vecs it owns and to the CIF, which the
+// caller keeps alive (callAsync holds the CIF Buffer until completion).
+unsafe impl Send for OwnedCall {}
+
+impl OwnedCall {
+    /// Makes the call on this thread.
+    ///
+    /// # Safety
+    /// As [`Checked::perform`]: the function has the CIF's signature.
+    pub unsafe fn perform(&self) -> Outcome {
+        // SAFETY: the caller's word; every pointer is into this call's copies.
+        unsafe { self.call.perform() }
+    }
+
+    /// The result C left (zeroes before the call).
+    pub fn result(&self) -> &[u8] {
+        self.result.bytes()
     }
 }
 

@@ -9,7 +9,7 @@ use napi::{sys, Env};
 use napi_derive::napi;
 
 use super::{napi_ok, Cx, Js};
-use crate::call::{Checked, Outcome, Region};
+use crate::call::{Checked, Outcome, OwnedCall, Region};
 use crate::error::Error;
 
 /// Converts and checks the arguments of a call.
@@ -53,9 +53,13 @@ pub fn last_error() -> i32 {
 }
 
 /// A call on the thread pool, with references that keep every Buffer (and
-/// the callback) alive until it has completed.
+/// the callback) alive until it has completed. The pool thread works on the
+/// call's own copies of the argument values, the argument array and the
+/// result: JavaScript may transfer, shrink or rewrite its Buffers meanwhile.
 struct AsyncCall {
-    call: Option<Checked>,
+    call: Option<OwnedCall>,
+    /// Bytes of the result to copy back into rValue.
+    rsize: usize,
     outcome: Outcome,
     refs: Vec<sys::napi_ref>,
     callback: sys::napi_ref,
@@ -66,8 +70,9 @@ unsafe extern "C" fn execute(_env: sys::napi_env, data: *mut c_void) {
     // SAFETY: the AsyncCall that call_async queued; only this pool thread
     // touches it until `complete`. No N-API here.
     let job = unsafe { &mut *data.cast::<AsyncCall>() };
-    if let Some(call) = job.call.take() {
-        // SAFETY: checked on the JavaScript thread; the Buffers are held.
+    if let Some(call) = &job.call {
+        // SAFETY: checked on the JavaScript thread; the call's copies are
+        // its own, and the CIF Buffer is held.
         job.outcome = unsafe { call.perform() };
     }
 }
@@ -78,6 +83,21 @@ unsafe extern "C" fn complete(env: sys::napi_env, status: sys::napi_status, data
     let job = unsafe { Box::from_raw(data.cast::<AsyncCall>()) };
     crate::stats::ASYNC_CALLS.down();
     let cx = Cx { env };
+    if let (Some(call), true) = (&job.call, status == sys::Status::napi_ok && job.rsize > 0) {
+        // The result goes back only into an rValue still attached and large
+        // enough: whatever JavaScript did to it meanwhile, nothing is
+        // written where rValue's memory no longer is.
+        let mut rvalue = ptr::null_mut();
+        // SAFETY: the strong reference to rValue, deleted just below.
+        unsafe { sys::napi_get_reference_value(env, job.refs[0], &mut rvalue) };
+        if let Ok(r) = cx.view(Js(rvalue), &|| "ffi.callAsync: rValue".into()) {
+            if r.len >= job.rsize && !r.ptr.is_null() {
+                // SAFETY: `r` has r.len >= rsize writable bytes now (read
+                // through N-API at this moment); the copy is ours.
+                unsafe { ptr::copy_nonoverlapping(call.result().as_ptr(), r.ptr, job.rsize) };
+            }
+        }
+    }
     // SAFETY: references and work of this env, released once.
     unsafe {
         for r in &job.refs {
@@ -132,6 +152,10 @@ pub fn call_async(
 ) -> napi::Result<()> {
     let cx = Cx::new(&env);
     let call = checked(&cx, cif, fun, rvalue, avalues, variadic)?;
+    let rsize = call.result_size();
+    // SAFETY: the Buffers were live and checked just now; the CIF Buffer is
+    // held (below) until completion.
+    let call = unsafe { call.to_owned_call() };
     let mut refs = Vec::with_capacity(4);
     for v in [rvalue, avalues, keep_cif, keep_fn] {
         let mut r = ptr::null_mut();
@@ -144,6 +168,7 @@ pub fn call_async(
     unsafe { napi_ok!(sys::napi_create_reference(cx.env, callback.0, 1, &mut cb)) };
     let job = Box::into_raw(Box::new(AsyncCall {
         call: Some(call),
+        rsize,
         outcome: Outcome::default(),
         refs,
         callback: cb,

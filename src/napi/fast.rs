@@ -14,7 +14,7 @@ use napi::{sys, Env};
 use napi_derive::napi;
 
 use super::{env, napi_ok, Cx, Js};
-use crate::call::{Checked, Region};
+use crate::call::{Checked, Region, ResultBuf};
 use crate::error::Error;
 
 /// Bytes of a slot Buffer.
@@ -91,21 +91,44 @@ unsafe extern "C" fn call_fast(
         // closes (if a callback opened it) before the call returns.
         let scope = env::CallScope::new(cx.env);
         let installed = scope.install(t);
+        // The result goes to a buffer of this call's first: a callback may
+        // detach rValue (and let it be collected) while C runs.
+        let mut result = ResultBuf::new(slot.result_size());
         // SAFETY: the slot was filled by fill_slot after the full checks, and
         // JavaScript verified the same Buffers are passed, still attached;
-        // the errno slot is this thread's (set with the control cell).
-        let outcome = unsafe { slot.repeat(t.errno.get()) };
+        // the errno slot is this thread's (set with the control cell);
+        // `result` has the room a result of the call needs.
+        let outcome = unsafe { slot.repeat_to(t.errno.get(), result.as_mut_ptr()) };
         drop(installed);
+        // Whether JavaScript ran during the call: only a callback directly
+        // under it can start any (the scope opened for it has a generation).
+        let js_ran = scope.generation() != 0;
         drop(scope);
         let outcome = outcome?;
         t.last.set(outcome);
+        let pending = if js_ran {
+            // JavaScript checks rValue through N-API (take_result).
+            PENDING.with(|p| *p.borrow_mut() = Some(result));
+            true
+        } else {
+            let n = slot.result_size();
+            if n > 0 {
+                // SAFETY: no JavaScript ran, so rValue is as checked: n
+                // writable bytes; `result` holds n bytes.
+                unsafe {
+                    ptr::copy_nonoverlapping(result.bytes().as_ptr(), slot.rvalue().cast::<u8>(), n)
+                };
+            }
+            false
+        };
         if guard.leave() {
             return Err(super::call::deadlock_error());
         }
-        Ok(())
+        Ok(pending)
     }));
     match outcome {
-        Ok(Ok(())) => {}
+        Ok(Ok(false)) => {}
+        Ok(Ok(true)) => return cx.boolean(true).unwrap_or(ptr::null_mut()),
         Ok(Err(e)) => {
             cx.throw(e);
         }
@@ -116,6 +139,31 @@ unsafe extern "C" fn call_fast(
         }
     }
     ptr::null_mut()
+}
+
+thread_local! {
+    /// The result of the last synchronous call during which JavaScript ran,
+    /// until [`take_result`] moves it into rValue.
+    static PENDING: std::cell::RefCell<Option<ResultBuf>> = const { std::cell::RefCell::new(None) };
+}
+
+/// After a call during which JavaScript ran (`callFast` returned true):
+/// copies its result into `rvalue` if that is still attached and large
+/// enough (a callback may have detached or shrunk it; the result is then
+/// dropped, as there is nowhere left to put it).
+#[napi]
+pub fn take_result(env: Env, rvalue: Js) -> napi::Result<()> {
+    let cx = Cx::new(&env);
+    let Some(result) = PENDING.with(|p| p.borrow_mut().take()) else {
+        return Ok(());
+    };
+    let r = cx.view(rvalue, &|| "ffi.call: rValue".into())?;
+    let bytes = result.bytes();
+    if r.len >= bytes.len() && !r.ptr.is_null() {
+        // SAFETY: `r` has r.len writable bytes, read through N-API now.
+        unsafe { ptr::copy_nonoverlapping(bytes.as_ptr(), r.ptr, bytes.len()) };
+    }
+    Ok(())
 }
 
 /// Sets up this thread's fast path: returns `[control, callFast]`.
