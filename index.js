@@ -13,6 +13,91 @@ const native = require('./native.js')
 
 const info = native.info()
 
+// Intrinsics, captured at load: the safety checks read these, never a
+// property of the object passed in (a subclass's or an own `length`, a
+// `buffer` getter that throws, a DataView of another realm, for which
+// `instanceof DataView` is false, must not make a detached or short Buffer
+// pass).
+const uncurry = Function.prototype.call.bind(Function.prototype.bind, Function.prototype.call)
+const getter = (proto, key) => uncurry(Object.getOwnPropertyDescriptor(proto, key).get)
+const TypedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype)
+const typedArrayTag = getter(TypedArrayPrototype, Symbol.toStringTag)
+const typedArrayBuffer = getter(TypedArrayPrototype, 'buffer')
+const typedArrayByteOffset = getter(TypedArrayPrototype, 'byteOffset')
+const typedArrayByteLength = getter(TypedArrayPrototype, 'byteLength')
+const typedArrayLength = Object.getOwnPropertyDescriptor(TypedArrayPrototype, 'length').get
+const dataViewBuffer = getter(DataView.prototype, 'buffer')
+const dataViewByteOffset = getter(DataView.prototype, 'byteOffset')
+const dataViewByteLength = getter(DataView.prototype, 'byteLength')
+const resizableDescriptor = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'resizable')
+const arrayBufferResizable = resizableDescriptor ? uncurry(resizableDescriptor.get) : () => false
+const { isSharedArrayBuffer } = require('node:util').types
+const isView = ArrayBuffer.isView
+const Uint8ArrayOf = Uint8Array
+
+/**
+ * A view of the module's own over the bytes of a caller's Buffer: no caller
+ * ever holds one, and its `length` is the intrinsic getter on a prototype
+ * no caller can reach, so it reads the real length (0 once the memory is
+ * detached, or out of bounds of a shrunk resizable ArrayBuffer) as fast as
+ * a plain property. The fast paths compare these.
+ */
+class Guard extends Uint8Array {}
+Object.defineProperty(Guard.prototype, 'length', { get: typedArrayLength })
+const EMPTY_GUARD = new Guard(0)
+
+/** Whether an ArrayBuffer (not a view's bytes) was detached. */
+function detachedBuffer(ab) {
+  if (isSharedArrayBuffer(ab)) return false
+  try {
+    new Uint8ArrayOf(ab, 0, 0)
+    return false
+  } catch {
+    return true
+  }
+}
+
+/**
+ * `[ArrayBuffer, byteOffset, byteLength, detached]` of a TypedArray or
+ * DataView of any realm, read through intrinsics; undefined for anything
+ * else. A detached one has byteLength 0.
+ */
+function bytesOf(v) {
+  if (!isView(v)) return undefined
+  if (typedArrayTag(v) !== undefined) {
+    const ab = typedArrayBuffer(v)
+    const n = typedArrayByteLength(v)
+    return [ab, n === 0 ? 0 : typedArrayByteOffset(v), n, n === 0 && detachedBuffer(ab)]
+  }
+  const ab = dataViewBuffer(v)
+  try {
+    return [ab, dataViewByteOffset(v), dataViewByteLength(v), false]
+  } catch {
+    // Detached, or out of bounds of a shrunk resizable ArrayBuffer.
+    return [ab, 0, 0, true]
+  }
+}
+
+/** A view's byteLength through intrinsics (0 once detached); -1 for a non-view. */
+function byteLengthOf(v) {
+  const b = bytesOf(v)
+  return b === undefined ? -1 : b[2]
+}
+
+/** A Guard over a view's bytes (EMPTY_GUARD for none). */
+function guardOf(v) {
+  const b = bytesOf(v)
+  return b === undefined || b[2] === 0 ? EMPTY_GUARD : new Guard(b[0], b[1], b[2])
+}
+
+/** Throws ERR_FFI_DETACHED if a call's Buffer was detached. */
+function checkNotDetached(v, what) {
+  const b = bytesOf(v)
+  if (b !== undefined && b[3]) {
+    fail('ERR_FFI_DETACHED', `${what} was detached (its ArrayBuffer transferred); its memory is gone`)
+  }
+}
+
 /**
  * The state every evaluation of this file on one thread shares. A cleared
  * `require.cache`, Jest's `isolateModules` or a second path to this package
@@ -167,11 +252,13 @@ const types = shared.types
 function typeAddress(t, what) {
   const builtin = builtinTypes.get(t)
   if (builtin !== undefined) return builtin
-  if (!ArrayBuffer.isView(t)) return native.bufferAddress(t, what) // throws the TypeError
-  if (t.byteLength < sizeof.ffi_type) {
+  if (!isView(t)) return native.bufferAddress(t, what) // throws the TypeError
+  checkNotDetached(t, what)
+  const n = byteLengthOf(t)
+  if (n < sizeof.ffi_type) {
     fail(
       'ERR_INVALID_ARG_VALUE',
-      `${what}: expected a type Buffer (ffi.types.*, ffi.StructType(), or ${sizeof.ffi_type} bytes of ffi_type), got a Buffer of ${t.byteLength} bytes`,
+      `${what}: expected a type Buffer (ffi.types.*, ffi.StructType(), or ${sizeof.ffi_type} bytes of ffi_type), got a Buffer of ${n} bytes`,
     )
   }
   return addressOf(t, what)
@@ -184,6 +271,7 @@ function prepare(name, abiValue, nfixed, rType, aTypes) {
   const state = emptyCache(slot)
   state.variadic = nfixed !== undefined
   state.address = native.bufferAddress(cif)
+  state.guard = guardOf(cif)
   state.keep = [argTypes, rType, aTypes]
   new CifState(cif, state)
   return counted('cifs', cif)
@@ -201,6 +289,9 @@ function emptyCache(slot) {
     fn: undefined,
     r: undefined,
     a: undefined,
+    /** Guards over rValue's and aValues' bytes, and their lengths then */
+    rg: EMPTY_GUARD,
+    ag: EMPTY_GUARD,
     rl: -1,
     al: -1,
     table: undefined,
@@ -239,8 +330,8 @@ function offsetsof(structType) {
 /** The state of a CIF this module prepared, or a typed error. */
 function cifEntry(cif, what) {
   const entry = CifState.of(cif)
-  if (entry !== undefined && cif.byteLength !== 0) return entry
-  if (!ArrayBuffer.isView(cif)) native.bufferAddress(cif, `${what}: cif`) // throws the TypeError
+  if (entry !== undefined && entry.guard.length !== 0) return entry
+  if (!isView(cif)) native.bufferAddress(cif, `${what}: cif`) // throws the TypeError
   fail(
     'ERR_FFI_INVALID_CIF',
     entry === undefined
@@ -259,13 +350,13 @@ function pointeeTable(buf) {
 /** Throws if an argument whose address writePointer stored has been detached. */
 function checkAttached(table, what) {
   for (const [offset, [buf, length]] of table.map) {
-    if (length > 0 && buf.byteLength === 0) {
+    if (length > 0 && byteLengthOf(buf) === 0) {
       fail('ERR_FFI_DETACHED', `${what}: the Buffer whose address is stored at offset ${offset} of aValues was detached (its ArrayBuffer transferred); its memory is gone`)
     }
   }
 }
 
-/** The pointees of a cached call are still attached (`length` is 0 once detached). */
+/** The pointees of a cached call are still attached (their guards' `length` is 0 once detached). */
 function attached(live) {
   for (let i = 0; i < live.length; i++) if (live[i].length === 0) return false
   return true
@@ -275,12 +366,12 @@ function call(cif, fn, rValue, aValues) {
   const s = CifState.of(cif)
   if (
     s !== undefined &&
-    cif.length !== 0 &&
+    s.guard.length !== 0 &&
     s.fn === fn &&
     s.r === rValue &&
     s.a === aValues &&
-    rValue.length === s.rl &&
-    aValues.length === s.al &&
+    s.rg.length === s.rl &&
+    s.ag.length === s.al &&
     s.table.version === s.version &&
     attached(s.live)
   ) {
@@ -304,8 +395,10 @@ function slowCall(cif, fn, rValue, aValues) {
  * call's) for the fast path: what a repeated call compares, and its slot.
  */
 function fill(c, entry, fn, rValue, aValues, what) {
-  const table = ArrayBuffer.isView(aValues) ? pointeeTable(aValues) : undefined
+  const table = isView(aValues) ? pointeeTable(aValues) : undefined
   if (table !== undefined) checkAttached(table, what)
+  checkNotDetached(rValue, `${what}: rValue`)
+  checkNotDetached(aValues, `${what}: aValues`)
   try {
     native.fillSlot(c.slot, entry.address, addressOf(fn, `${what}: fn`), rValue, aValues, entry.variadic)
   } catch (err) {
@@ -314,42 +407,40 @@ function fill(c, entry, fn, rValue, aValues, what) {
   c.fn = fn
   c.r = rValue
   c.a = aValues
-  // `length` is what a repeated call compares (0 once detached); a DataView
-  // has none, so calls with one always take the full path.
-  c.rl = rValue instanceof DataView ? -2 : rValue.length
-  c.al = aValues instanceof DataView ? -2 : aValues.length
+  // What a repeated call compares: the guards' lengths (0 once detached).
+  c.rg = guardOf(rValue)
+  c.ag = guardOf(aValues)
+  c.rl = c.rg.length
+  c.al = c.ag.length
   c.table = table
   c.version = table.version
   c.live = liveViews(table, rValue, aValues)
 }
 
 /**
- * The views a repeated call must find attached: one per ArrayBuffer that
+ * The guards a repeated call must find attached: one per ArrayBuffer that
  * holds an argument, since views of one ArrayBuffer are detached together.
  * Arguments inside `rValue`'s or `aValues`' ArrayBuffer are covered by their
- * `length` check (when they have one), and those in a SharedArrayBuffer can
- * never be detached. A resizable ArrayBuffer can shrink under one view and
- * not another: each of its views is checked. A DataView has no `length` to
- * compare, so a call with one always takes the full path (NULL stands for
- * it).
+ * guards (when they have bytes), and those in a SharedArrayBuffer can never
+ * be detached. A resizable ArrayBuffer can shrink under one view and not
+ * another: each of its views is checked.
  */
 function liveViews(table, rValue, aValues) {
   const covered = new Set()
-  for (const b of [rValue, aValues]) {
+  for (const v of [rValue, aValues]) {
     // (A zero-length one reads 0 attached or not: it covers nothing.)
-    if (!(b instanceof DataView) && b.length > 0 && !b.buffer.resizable) covered.add(b.buffer)
+    const b = bytesOf(v)
+    if (b !== undefined && b[2] > 0 && !arrayBufferResizable(b[0])) covered.add(b[0])
   }
   const live = []
   for (const [buf, length] of table.map.values()) {
     if (length === 0) continue
-    if (buf instanceof DataView) {
-      live.push(NULL)
-      continue
-    }
-    const ab = buf.buffer
-    if (ab instanceof SharedArrayBuffer || covered.has(ab)) continue
-    if (!ab.resizable) covered.add(ab)
-    live.push(buf)
+    const b = bytesOf(buf)
+    if (b === undefined) continue
+    const ab = b[0]
+    if (isSharedArrayBuffer(ab) || covered.has(ab)) continue
+    if (!arrayBufferResizable(ab)) covered.add(ab)
+    live.push(guardOf(buf))
   }
   return live
 }
@@ -369,9 +460,9 @@ function bind(cif, fn, rValue, aValues) {
   return function bound() {
     try {
       if (
-        cif.length !== 0 &&
-        rValue.length === c.rl &&
-        aValues.length === c.al &&
+        entry.guard.length !== 0 &&
+        c.rg.length === c.rl &&
+        c.ag.length === c.al &&
         c.table.version === c.version &&
         attached(c.live)
       ) {
@@ -409,6 +500,8 @@ function startAsync(cif, fn, rValue, aValues, callback) {
   const entry = cifEntry(cif, 'ffi.callAsync')
   const table = pointees.get(aValues)
   if (table !== undefined) checkAttached(table, 'ffi.callAsync')
+  checkNotDetached(rValue, 'ffi.callAsync: rValue')
+  checkNotDetached(aValues, 'ffi.callAsync: aValues')
   // The native side holds every Buffer (and through `cif`, its types; through
   // `aValues`, the arguments writePointer stored) until the call completes.
   try {
@@ -433,20 +526,20 @@ function Closure(cif, fn) {
   const entry = cifEntry(cif, 'ffi.Closure')
   if (typeof fn !== 'function') fail('ERR_INVALID_ARG_TYPE', `ffi.Closure: fn: expected a function, got ${describe(fn)}`)
   const ptr = Buffer.alloc(0)
-  /** depth -> [rValue, aValues, args], views of one Buffer over that depth's frame */
+  /** depth -> [rValue, aValues, args, guard], views of one Buffer over that depth's frame */
   const frames = []
   let depthCell, rEnd, aStart, vStart
   const views = (d) => {
     const b = native.closureFrame(ptr, d)
-    return (frames[d] = [b.subarray(0, rEnd), b.subarray(aStart, vStart), b.subarray(vStart)])
+    return (frames[d] = [b.subarray(0, rEnd), b.subarray(aStart, vStart), b.subarray(vStart), guardOf(b)])
   }
   // The native side writes the depth of the call into depthCell before it
-  // calls dispatch. The three views share one ArrayBuffer, so rValue (never
-  // empty) reads length 0 once any of them was detached.
+  // calls dispatch. The three views share one ArrayBuffer with the guard,
+  // which (never empty) reads length 0 once any of them was detached.
   const dispatch = () => {
     const d = depthCell[0]
     let f = frames[d]
-    if (f === undefined || f[0].length === 0) f = views(d)
+    if (f === undefined || f[3].length === 0) f = views(d)
     fn(f[0], f[1], f[2])
   }
   // Without Buffers over native memory (Electron): copies, per call. If fn
@@ -497,7 +590,7 @@ function pointerAt(addr, length, what) {
     return NULL
   }
   const r = native.reinterpret(addr, length, 0, what)
-  return ArrayBuffer.isView(r) ? foreignBuffer(r) : pointerBuffer(r)
+  return isView(r) ? foreignBuffer(r) : pointerBuffer(r)
 }
 
 function fromAddress(addr, length = 0) {
@@ -515,13 +608,13 @@ function writePointer(buf, offset, ptr) {
   const table = pointeeTable(buf)
   const key = offset === undefined ? 0 : offset
   if (ptr === null) table.map.delete(key)
-  else table.map.set(key, [ptr, ptr.byteLength])
+  else table.map.set(key, [ptr, byteLengthOf(ptr)])
   table.version++
 }
 
 function reinterpret(ptr, length, offset = 0) {
   const r = native.reinterpret(addressOf(ptr, 'ffi.reinterpret'), length, offset, 'ffi.reinterpret')
-  const view = ArrayBuffer.isView(r) ? foreignBuffer(r) : pointerBuffer(r)
+  const view = isView(r) ? foreignBuffer(r) : pointerBuffer(r)
   // A view into `ptr`'s memory keeps `ptr` (and so that memory) alive.
   if (view !== NULL) keptAlive.set(view, ptr)
   return view
@@ -529,7 +622,7 @@ function reinterpret(ptr, length, offset = 0) {
 
 function readCString(buf, offset = 0) {
   const a = addresses.get(buf)
-  if (a !== undefined && buf.byteLength === 0) return native.readCStringAt(a, offset)
+  if (a !== undefined && byteLengthOf(buf) === 0) return native.readCStringAt(a, offset)
   return native.readCString(buf, offset)
 }
 

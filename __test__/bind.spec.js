@@ -104,7 +104,7 @@ test('detached Buffers make a bound call throw, never touch freed memory', (t) =
   const fb = ffi.bind(cif, abs, b.rValue, b.aValues)
   fb()
   transfer(b.rValue)
-  t.throws(() => fb(), { instanceOf: RangeError, code: 'ERR_FFI_BUFFER_TOO_SMALL' })
+  t.throws(() => fb(), { instanceOf: TypeError, code: 'ERR_FFI_DETACHED' })
 
   const c = ffi.CIF(ffi.types.int, ffi.types.int)
   const d = setup()
