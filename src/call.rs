@@ -170,7 +170,7 @@ impl Checked {
     /// As [`perform_at`](Checked::perform_at); `out` has room for
     /// [`ResultBuf::room`] of [`result_size`](Checked::result_size) bytes
     /// (or is NULL for void).
-    #[inline]
+    #[inline(always)]
     pub unsafe fn perform_to(&self, errno: *mut std::os::raw::c_int, out: *mut c_void) -> Outcome {
         if self.private {
             // SAFETY: as for the call; the copies live until it returns.
@@ -279,6 +279,80 @@ impl Checked {
         }
     }
 
+    /// Repeats the call for the fast path, where a callback may detach
+    /// rValue while C runs: the result is written to rValue only if
+    /// `js_ran()`, asked once C has returned, says no JavaScript ran during
+    /// the call; otherwise it goes to `hold`, for the caller to check rValue
+    /// first. A direct call's result comes back in registers, so the usual
+    /// case costs a branch; libffi's goes through a [`ResultBuf`].
+    ///
+    /// # Safety
+    /// As [`repeat`](Checked::repeat).
+    #[inline(always)]
+    pub unsafe fn repeat_guarded(
+        &self,
+        errno: *mut std::os::raw::c_int,
+        js_ran: impl FnOnce() -> bool,
+        hold: impl FnOnce(ResultBuf),
+    ) -> Result<Outcome> {
+        // SAFETY: as in repeat.
+        unsafe { check_args(self.args, self.nargs) }?;
+        match &self.direct {
+            Some(plan) => {
+                // SAFETY: `fun` has the planned signature and every argument
+                // pointer is non-NULL (the caller's word, as for perform);
+                // `errno` is this thread's slot.
+                let (bits, outcome) = unsafe {
+                    os::clear_last_error();
+                    *errno = 0;
+                    let bits = crate::direct::call_bits(plan, self.fun, self.args);
+                    (
+                        bits,
+                        Outcome {
+                            errno: *errno,
+                            last_error: os::last_error(),
+                        },
+                    )
+                };
+                if js_ran() {
+                    held_bits(plan, bits, self.rsize, hold);
+                } else {
+                    // SAFETY: no JavaScript ran: rValue is as checked, with
+                    // room for the result (NULL only for void: stores nothing).
+                    unsafe { crate::direct::store(plan, bits, self.rvalue) };
+                }
+                Ok(outcome)
+            }
+            // SAFETY: the caller's word.
+            None => Ok(unsafe { self.libffi_guarded(errno, js_ran, hold) }),
+        }
+    }
+
+    /// [`repeat_guarded`](Checked::repeat_guarded) through libffi, out of
+    /// line: the direct path stays small enough to inline.
+    ///
+    /// # Safety
+    /// As [`perform_to`](Checked::perform_to).
+    #[inline(never)]
+    unsafe fn libffi_guarded(
+        &self,
+        errno: *mut std::os::raw::c_int,
+        js_ran: impl FnOnce() -> bool,
+        hold: impl FnOnce(ResultBuf),
+    ) -> Outcome {
+        let mut held = ResultBuf::new(self.rsize);
+        // SAFETY: the caller's word; `held` has the room.
+        let outcome = unsafe { self.perform_to(errno, held.as_mut_ptr()) };
+        if js_ran() {
+            hold(held);
+        } else {
+            // SAFETY: no JavaScript ran: rValue is as checked, with room for
+            // the result.
+            unsafe { held.copy_to(self.rvalue.cast::<u8>()) };
+        }
+        outcome
+    }
+
     /// Repeats a checked call: only the argument pointers can have changed
     /// since (JavaScript verified the Buffers are the same and attached), so
     /// only they are checked again.
@@ -302,7 +376,7 @@ impl Checked {
     ///
     /// # Safety
     /// As [`repeat`](Checked::repeat) and [`perform_to`](Checked::perform_to).
-    #[inline]
+    #[inline(always)]
     pub unsafe fn repeat_to(
         &self,
         errno: *mut std::os::raw::c_int,
@@ -315,13 +389,28 @@ impl Checked {
     }
 }
 
+/// A direct call's result bits, held in a [`ResultBuf`] (off the call path).
+#[cold]
+#[inline(never)]
+fn held_bits(
+    plan: &crate::direct::Plan,
+    bits: [u64; 2],
+    size: usize,
+    hold: impl FnOnce(ResultBuf),
+) {
+    let mut held = ResultBuf::new(size);
+    // SAFETY: `held` has room for the result.
+    unsafe { crate::direct::store(plan, bits, held.as_mut_ptr()) };
+    hold(held);
+}
+
 /// Room for a call's result outside the caller's Buffer: the call writes
 /// here, and the result is copied to `rValue` only once it is known to be
 /// still there (a callback may have detached it during the call). On the
 /// stack for the sizes of registers, on the heap past them.
 pub struct ResultBuf {
-    inline: [u128; 4],
-    heap: Vec<u128>,
+    inline: [u64; 4],
+    heap: Option<Box<[u128]>>,
     size: usize,
 }
 
@@ -338,11 +427,7 @@ impl ResultBuf {
         let room = Self::room(size);
         ResultBuf {
             inline: [0; 4],
-            heap: if room > 64 {
-                vec![0; room / 16]
-            } else {
-                Vec::new()
-            },
+            heap: (room > 32).then(|| vec![0u128; room / 16].into_boxed_slice()),
             size,
         }
     }
@@ -351,31 +436,51 @@ impl ResultBuf {
     /// the heap, while it lives).
     #[inline(always)]
     pub fn as_mut_ptr(&mut self) -> *mut c_void {
-        if self.heap.is_empty() {
-            self.inline.as_mut_ptr().cast()
-        } else {
-            self.heap.as_mut_ptr().cast()
+        match &mut self.heap {
+            None => self.inline.as_mut_ptr().cast(),
+            Some(h) => h.as_mut_ptr().cast(),
         }
     }
 
     /// Moves the result to the heap (if it is not there) and returns where
     /// the call writes: valid wherever `self` moves.
     fn heap_ptr(&mut self) -> *mut c_void {
-        if self.heap.is_empty() {
-            self.heap = vec![0; Self::room(self.size) / 16];
-        }
-        self.heap.as_mut_ptr().cast()
+        let room = Self::room(self.size);
+        self.heap
+            .get_or_insert_with(|| vec![0u128; room / 16].into_boxed_slice())
+            .as_mut_ptr()
+            .cast()
     }
 
     /// The result's bytes.
     pub fn bytes(&self) -> &[u8] {
-        let p = if self.heap.is_empty() {
-            self.inline.as_ptr().cast::<u8>()
-        } else {
-            self.heap.as_ptr().cast::<u8>()
+        let p = match &self.heap {
+            None => self.inline.as_ptr().cast::<u8>(),
+            Some(h) => h.as_ptr().cast::<u8>(),
         };
         // SAFETY: `size` bytes of the room, all initialized (zeroed at first).
         unsafe { std::slice::from_raw_parts(p, self.size) }
+    }
+
+    /// Copies the result to `to`, with fixed-size moves for the sizes of
+    /// registers (no call to memcpy on the call path).
+    ///
+    /// # Safety
+    /// `to` has room for the result's size (any alignment).
+    #[inline(always)]
+    pub unsafe fn copy_to(&self, to: *mut u8) {
+        // SAFETY: `to` has `size` bytes (caller's word); the room has at
+        // least 16 bytes, initialized.
+        unsafe {
+            match (self.size, &self.heap) {
+                (0, _) => {}
+                (8, None) => to.cast::<u64>().write_unaligned(self.inline[0]),
+                (16, None) => to
+                    .cast::<[u64; 2]>()
+                    .write_unaligned([self.inline[0], self.inline[1]]),
+                _ => std::ptr::copy_nonoverlapping(self.bytes().as_ptr(), to, self.size),
+            }
+        }
     }
 }
 
@@ -552,5 +657,70 @@ mod tests {
         assert_eq!(rv[0] as i32, -1);
         assert_eq!(out.errno, libc::ENOENT);
         assert_eq!(last_outcome().errno, libc::ENOENT);
+    }
+
+    fn abs_cif(c: &mut ffi_cif, at: &mut [*mut libffi_sys::ffi_type; 1]) {
+        let sig = Signature {
+            abi: crate::abi::DEFAULT,
+            nfixed: None,
+        };
+        // SAFETY: the caller's locals outlive every use; builtin types.
+        unsafe { prepare(c, sig, ty("int32"), at) }.unwrap();
+    }
+
+    #[test]
+    fn an_owned_call_reads_its_copies_and_writes_its_own_result() {
+        // SAFETY: zeroed is a valid ffi_cif to overwrite.
+        let mut c: ffi_cif = unsafe { std::mem::zeroed() };
+        let mut at = [ty("int32")];
+        abs_cif(&mut c, &mut at);
+        let mut arg: i32 = -42;
+        let mut av = [(&mut arg as *mut i32).cast::<c_void>()];
+        let mut rv = [0u64; 1];
+        let abs = libc::abs as *const () as usize;
+        // SAFETY: abs is int(int); the locals outlive the call.
+        let checked =
+            unsafe { check(&mut c, abs, region(&mut rv), region(&mut av), false) }.unwrap();
+        // SAFETY: the Buffers are live now.
+        let owned = unsafe { checked.to_owned_call() };
+        // What the caller does afterwards reaches neither C nor the result.
+        // SAFETY: a live local, written through the pointer C would read.
+        unsafe { av[0].cast::<i32>().write(-7) };
+        av[0] = std::ptr::null_mut();
+        // SAFETY: abs is int(int).
+        unsafe { owned.perform() };
+        assert_eq!(
+            i32::from_ne_bytes(owned.result()[..4].try_into().unwrap()),
+            42
+        );
+        assert_eq!(rv[0], 0);
+        assert_eq!(arg, -7);
+        assert!(av[0].is_null());
+    }
+
+    #[test]
+    fn a_guarded_repeat_holds_the_result_when_javascript_ran() {
+        // SAFETY: zeroed is a valid ffi_cif to overwrite.
+        let mut c: ffi_cif = unsafe { std::mem::zeroed() };
+        let mut at = [ty("int32")];
+        abs_cif(&mut c, &mut at);
+        let mut arg: i32 = -5;
+        let mut av = [(&mut arg as *mut i32).cast::<c_void>()];
+        let mut rv = [0u64; 1];
+        let abs = libc::abs as *const () as usize;
+        // SAFETY: abs is int(int); the locals outlive the calls.
+        let checked =
+            unsafe { check(&mut c, abs, region(&mut rv), region(&mut av), false) }.unwrap();
+        let mut held = None;
+        // SAFETY: as above; this thread's errno slot.
+        unsafe { checked.repeat_guarded(os::errno_location(), || true, |r| held = Some(r)) }
+            .unwrap();
+        assert_eq!(rv[0], 0, "rValue untouched when JavaScript ran");
+        let held = held.expect("the result was held");
+        assert_eq!(i32::from_ne_bytes(held.bytes()[..4].try_into().unwrap()), 5);
+        // SAFETY: as above.
+        unsafe { checked.repeat_guarded(os::errno_location(), || false, |_| panic!("held")) }
+            .unwrap();
+        assert_eq!(rv[0] as i32, 5);
     }
 }

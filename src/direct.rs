@@ -302,15 +302,50 @@ mod regs {
 /// would (an integer widened to a whole `ffi_arg`).
 ///
 /// # Safety
+/// As [`call_bits`] and [`store`].
+#[inline(always)]
+pub unsafe fn call(plan: &Plan, fun: usize, args: *mut *mut c_void, rvalue: *mut c_void) {
+    // SAFETY: the caller's word.
+    unsafe { store(plan, call_bits(plan, fun, args), rvalue) }
+}
+
+/// Writes what [`call_bits`] returned to `rvalue` as libffi would (an
+/// integer widened to a whole `ffi_arg`; a struct, its size).
+///
+/// # Safety
+/// `rvalue` has room for an `ffi_arg`, or the struct, unless the return is
+/// void.
+#[inline(always)]
+pub unsafe fn store(plan: &Plan, bits: [u64; 2], rvalue: *mut c_void) {
+    let class = plan.ret_class;
+    // SAFETY: room for what is written (caller's word).
+    unsafe {
+        if class & (RET_INT | RET_F64) != 0 {
+            rvalue.cast::<u64>().write_unaligned(bits[0])
+        } else if class & RET_VOID != 0 {
+        } else if class & RET_F32 != 0 {
+            rvalue.cast::<u32>().write_unaligned(bits[0] as u32)
+        } else {
+            let size = usize::from(plan.ret_size);
+            let bytes = [bits[0].to_ne_bytes(), bits[1].to_ne_bytes()];
+            std::ptr::copy_nonoverlapping(bytes.as_ptr().cast::<u8>(), rvalue.cast::<u8>(), size)
+        }
+    }
+}
+
+/// Calls `fun` by `plan` and returns the result's bits: an integer widened
+/// to 64 bits, a double's or a float's bits (in the low half), a struct's
+/// two registers.
+///
+/// # Safety
 /// `fun` must have the planned signature; `args` holds one non-NULL pointer
-/// per argument, to a value of its type (any alignment); `rvalue` has room
-/// for an `ffi_arg` unless the return is void.
+/// per argument, to a value of its type (any alignment).
 #[cfg(any(
     all(target_arch = "x86_64", not(windows)),
     all(target_arch = "aarch64", not(windows))
 ))]
 #[inline(always)]
-pub unsafe fn call(plan: &Plan, fun: usize, args: *mut *mut c_void, rvalue: *mut c_void) {
+pub unsafe fn call_bits(plan: &Plan, fun: usize, args: *mut *mut c_void) -> [u64; 2] {
     /// One argument's bits as its register takes them.
     ///
     /// # Safety
@@ -436,27 +471,19 @@ pub unsafe fn call(plan: &Plan, fun: usize, args: *mut *mut c_void, rvalue: *mut
         } else {
             up >> shift
         };
-        // SAFETY: `rvalue` has room for an ffi_arg (caller's word).
-        unsafe { rvalue.cast::<u64>().write_unaligned(widened) }
+        [widened, 0]
     } else if class & RET_F64 != 0 {
         let v = invoke!(regs::F64Fn, regs::F64IntFn);
-        // SAFETY: as above.
-        unsafe { rvalue.cast::<f64>().write_unaligned(v) }
+        [v.to_bits(), 0]
     } else if class & RET_VOID != 0 {
         invoke!(regs::IntFn, regs::IntIntFn);
+        [0, 0]
     } else if class & RET_F32 != 0 {
         let v = invoke!(regs::F32Fn, regs::F32IntFn);
-        // SAFETY: as above.
-        unsafe { rvalue.cast::<f32>().write_unaligned(v) }
+        [u64::from(v.to_bits()), 0]
     } else {
-        let size = usize::from(plan.ret_size);
         let v = invoke!(regs::PairFn, regs::PairIntFn);
-        let bytes = [v.0.to_ne_bytes(), v.1.to_ne_bytes()];
-        // SAFETY: `rvalue` has room for the struct (its size, at most 16, was
-        // checked against rValue); `bytes` has 16.
-        unsafe {
-            std::ptr::copy_nonoverlapping(bytes.as_ptr().cast::<u8>(), rvalue.cast::<u8>(), size)
-        }
+        [v.0, v.1]
     }
 }
 
@@ -468,7 +495,7 @@ pub unsafe fn call(plan: &Plan, fun: usize, args: *mut *mut c_void, rvalue: *mut
     all(target_arch = "x86_64", not(windows)),
     all(target_arch = "aarch64", not(windows))
 )))]
-pub unsafe fn call(_: &Plan, _: usize, _: *mut *mut c_void, _: *mut c_void) {
+pub unsafe fn call_bits(_: &Plan, _: usize, _: *mut *mut c_void) -> [u64; 2] {
     unreachable!("no direct calls on this target")
 }
 

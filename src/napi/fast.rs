@@ -91,36 +91,29 @@ unsafe extern "C" fn call_fast(
         // closes (if a callback opened it) before the call returns.
         let scope = env::CallScope::new(cx.env);
         let installed = scope.install(t);
-        // The result goes to a buffer of this call's first: a callback may
-        // detach rValue (and let it be collected) while C runs.
-        let mut result = ResultBuf::new(slot.result_size());
+        // A callback may detach rValue (and let it be collected) while C
+        // runs: whether JavaScript ran is asked once C has returned (only a
+        // callback directly under this call can start any, and the scope
+        // opened for it then has a generation).
+        let mut pending = false;
         // SAFETY: the slot was filled by fill_slot after the full checks, and
         // JavaScript verified the same Buffers are passed, still attached;
-        // the errno slot is this thread's (set with the control cell);
-        // `result` has the room a result of the call needs.
-        let outcome = unsafe { slot.repeat_to(t.errno.get(), result.as_mut_ptr()) };
+        // the errno slot is this thread's (set with the control cell).
+        let outcome = unsafe {
+            slot.repeat_guarded(
+                t.errno.get(),
+                || scope.generation() != 0,
+                |result| {
+                    // JavaScript checks rValue through N-API (take_result).
+                    PENDING.with(|p| *p.borrow_mut() = Some(result));
+                    pending = true;
+                },
+            )
+        };
         drop(installed);
-        // Whether JavaScript ran during the call: only a callback directly
-        // under it can start any (the scope opened for it has a generation).
-        let js_ran = scope.generation() != 0;
         drop(scope);
         let outcome = outcome?;
         t.last.set(outcome);
-        let pending = if js_ran {
-            // JavaScript checks rValue through N-API (take_result).
-            PENDING.with(|p| *p.borrow_mut() = Some(result));
-            true
-        } else {
-            let n = slot.result_size();
-            if n > 0 {
-                // SAFETY: no JavaScript ran, so rValue is as checked: n
-                // writable bytes; `result` holds n bytes.
-                unsafe {
-                    ptr::copy_nonoverlapping(result.bytes().as_ptr(), slot.rvalue().cast::<u8>(), n)
-                };
-            }
-            false
-        };
         if guard.leave() {
             return Err(super::call::deadlock_error());
         }
