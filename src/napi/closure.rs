@@ -524,7 +524,7 @@ impl JsHandler {
             sys::napi_delete_reference(self.env, state.func);
         }
         // Buffers made over the frames keep their own references.
-        state.frames.clear();
+        state.frames = Vec::new();
     }
 }
 
@@ -594,6 +594,11 @@ unsafe extern "C" fn run_queued(
 struct ClosureBox {
     closure: Option<Closure<JsHandler>>,
     handler: Arc<JsHandler>,
+    /// Whether the closure's address left the module (index.js reports the
+    /// first time JavaScript asks for it: [`closure_exposed`]). Until then
+    /// nothing outside can call it, so it is freed whenever its environment
+    /// ends.
+    exposed: bool,
 }
 
 impl ClosureBox {
@@ -712,8 +717,10 @@ unsafe extern "C" fn finalize_closure(_env: sys::napi_env, data: *mut c_void, _h
         std::mem::forget(b);
         return;
     }
-    if b.handler.shared.alive() {
+    if b.handler.shared.alive() || !b.exposed {
         // Collected while its environment lives: C no longer holds it (SPEC).
+        // Or its environment ends, but its address never left the module:
+        // nothing outside can call it.
         // SAFETY: owner thread.
         unsafe { b.free() };
     } else {
@@ -722,7 +729,9 @@ unsafe extern "C" fn finalize_closure(_env: sys::napi_env, data: *mut c_void, _h
         b.handler.freed.store(true, Ordering::Release);
         // SAFETY: owner thread, during teardown.
         unsafe { b.handler.release_js() };
-        std::mem::forget(b.closure.take());
+        if let Some(c) = b.closure.take() {
+            c.leave();
+        }
     }
 }
 
@@ -733,7 +742,9 @@ unsafe extern "C" fn finalize_closure(_env: sys::napi_env, data: *mut c_void, _h
 /// (index.js's dispatcher, which checked the user's function): the
 /// dispatcher finds that depth's frame by it. Where the runtime refuses
 /// Buffers over native memory, `depth` is null and calls go to
-/// `dispatch_copies`, which works on copies of the frame.
+/// `dispatch_copies`, which works on copies of the frame. `main_thread`:
+/// whether this is the main thread's environment (a Worker's leaves the
+/// last compiled-in entries free, see [`crate::entry::RESERVED`]).
 #[napi]
 pub fn closure_new(
     env: Env,
@@ -742,6 +753,7 @@ pub fn closure_new(
     dispatch: Js,
     dispatch_copies: Js,
     variadic: bool,
+    main_thread: bool,
 ) -> napi::Result<Js> {
     let cx = Cx::new(&env);
     let cif = cx.address(cif, &|| "ffi.Closure: cif".into())? as *mut ffi_cif;
@@ -798,7 +810,14 @@ pub fn closure_new(
     });
     // SAFETY: a prepared CIF with live types (JavaScript's word, as above).
     let owned = unsafe { crate::cif::OwnedCif::copy_of(cif) };
-    let closure = match Closure::new(owned, variadic, handler.clone()) {
+    // A Worker leaves the last compiled-in entries to the main thread:
+    // what an ended Worker has to keep keeps its entries for good.
+    let keep_free = if main_thread {
+        0
+    } else {
+        crate::entry::RESERVED
+    };
+    let closure = match Closure::new_leaving(owned, variadic, handler.clone(), keep_free) {
         Ok(c) => c,
         Err(e) => {
             // SAFETY: owner thread.
@@ -810,6 +829,7 @@ pub fn closure_new(
     let boxed = Box::into_raw(Box::new(ClosureBox {
         closure: Some(closure),
         handler,
+        exposed: false,
     }));
     if let Err(e) = cx.wrap(holder.0, &CLOSURE_TAG, boxed.cast(), Some(finalize_closure)) {
         // SAFETY: not wrapped, so still ours; owner thread.
@@ -828,6 +848,19 @@ pub fn closure_new(
         cx.f64(v_offset as f64)?,
     ])
     .map(Js)
+}
+
+/// Records that a closure's address left the module (index.js calls it the
+/// first time JavaScript asks for the address): from then on C may hold it,
+/// and the closure's code is kept if its environment ends.
+#[napi]
+pub fn closure_exposed(env: Env, holder: Js) -> napi::Result<()> {
+    let cx = Cx::new(&env);
+    let b = closure_box(&cx, holder, "ffi.Closure")?;
+    // SAFETY: a live ClosureBox (the holder is the argument); JavaScript
+    // calls this on the owner thread, the only one that touches the box.
+    unsafe { (*b).exposed = true };
+    Ok(())
 }
 
 /// Frees a closure at once; freeing it again does nothing.
