@@ -82,6 +82,11 @@ struct JsState {
     /// lookup per callback.
     func_value: (u64, sys::napi_value),
     frames: Vec<Arc<FrameMem>>,
+    /// Where each argument's value goes in `args`, and its size.
+    layout: Vec<(usize, usize)>,
+    /// Keeps the memory of [`JsHandler::cell`] until the closure is
+    /// released.
+    cell: Option<Arc<FrameMem>>,
     depth: usize,
     release_when_idle: bool,
     released: bool,
@@ -102,16 +107,15 @@ pub struct JsHandler {
     /// Bytes copied back to C: 0 for void.
     ret_bytes: usize,
     nargs: usize,
-    /// Where each argument's value goes in `args`, and its size.
-    layout: Vec<(usize, usize)>,
     /// Bytes of `args`.
     values_size: usize,
     /// Where aValues and args start in a frame, and its length.
     a_offset: usize,
     v_offset: usize,
     frame_len: usize,
-    /// Where each call writes its reentrancy depth for the dispatcher.
-    cell: Arc<FrameMem>,
+    /// Where each call writes its reentrancy depth for the dispatcher:
+    /// memory that `js.cell` keeps while the closure is not released.
+    cell: *mut i32,
     freed: AtomicBool,
     js: UnsafeCell<JsState>,
 }
@@ -190,7 +194,10 @@ impl JsHandler {
     /// On the owner thread, with libffi's `ret` and `args` for this call.
     unsafe fn run_here(&self, ret: *mut c_void, args: *mut *mut c_void) {
         let fill = |vptr: *mut u8, aptr: *mut *mut u8| {
-            for (i, &(offset, size)) in self.layout.iter().enumerate() {
+            // SAFETY: owner thread (caller's word), and no call into
+            // JavaScript while this reference lives.
+            let layout = unsafe { &(*self.js.get()).layout };
+            for (i, &(offset, size)) in layout.iter().enumerate() {
                 // SAFETY: `args` holds nargs pointers, each to a value of the
                 // size in `layout` (libffi's word); the frame has room for
                 // each at its offset, 8-aligned. Fixed-size copies, not calls
@@ -233,7 +240,10 @@ impl JsHandler {
     /// On the owner thread; `shape` is this closure's.
     unsafe fn run_regs(&self, shape: &Shape, regs: &Regs) -> u64 {
         let fill = |vptr: *mut u8, aptr: *mut *mut u8| {
-            for (i, &(offset, size)) in self.layout.iter().enumerate() {
+            // SAFETY: owner thread (caller's word), and no call into
+            // JavaScript while this reference lives.
+            let layout = unsafe { &(*self.js.get()).layout };
+            for (i, &(offset, size)) in layout.iter().enumerate() {
                 // Scalars only: 1 to 8 bytes, from the low bytes of their
                 // register (little-endian), the rest of the slot zeroed.
                 let bits = regs[usize::from(shape.arg_reg[i])] & (u64::MAX >> (64 - 8 * size));
@@ -282,7 +292,7 @@ impl JsHandler {
             }
             // The cell has 4 bytes, 16-aligned; read by the dispatcher
             // before anything can call this closure again.
-            self.cell.at(0).cast::<i32>().write(depth as i32);
+            self.cell.write(depth as i32);
             (*state).depth += 1;
             // No reference counted per call: the frames stay while the
             // depth is above 0 (release_js waits for it).
@@ -523,8 +533,13 @@ impl JsHandler {
         unsafe {
             sys::napi_delete_reference(self.env, state.func);
         }
-        // Buffers made over the frames keep their own references.
+        // Buffers made over the frames (and the cell) keep their own
+        // references. No call reads these from here on (they stop at
+        // `released`): a closure kept for an ended environment keeps none
+        // of them.
         state.frames = Vec::new();
+        state.layout = Vec::new();
+        state.cell = None;
     }
 }
 
@@ -792,17 +807,18 @@ pub fn closure_new(
         rsize,
         ret_bytes: needs.rvalue,
         nargs: needs.nargs,
-        layout,
         values_size,
         a_offset,
         v_offset,
         frame_len: v_offset + values_size,
-        cell,
+        cell: cell.at(0).cast(),
         freed: AtomicBool::new(false),
         js: UnsafeCell::new(JsState {
             func: func_ref,
             func_value: (0, ptr::null_mut()),
             frames: Vec::new(),
+            layout,
+            cell: Some(cell),
             depth: 0,
             release_when_idle: false,
             released: false,
