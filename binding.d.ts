@@ -20,6 +20,13 @@ export declare function bufferAddress(buf: Js, what?: string | undefined | null)
 export declare function callAsync(cif: Js, fun: Js, rvalue: Js, avalues: Js, callback: Js, keepCif: Js, keepFn: Js, variadic: boolean): void
 
 /**
+ * Records that a closure's address left the module (index.js calls it the
+ * first time JavaScript asks for the address): from then on C may hold it,
+ * and the closure's code is kept if its environment ends.
+ */
+export declare function closureExposed(holder: Js): void
+
+/**
  * One Buffer over the frame of the call in progress at `depth` (index.js's
  * dispatcher asks once per depth).
  */
@@ -42,9 +49,11 @@ export declare function closureFree(ptr: Js): void
  * (index.js's dispatcher, which checked the user's function): the
  * dispatcher finds that depth's frame by it. Where the runtime refuses
  * Buffers over native memory, `depth` is null and calls go to
- * `dispatch_copies`, which works on copies of the frame.
+ * `dispatch_copies`, which works on copies of the frame. `main_thread`:
+ * whether this is the main thread's environment (a Worker's leaves the
+ * last compiled-in entries free, see [`crate::entry::RESERVED`]).
  */
-export declare function closureNew(cif: Js, holder: Js, dispatch: Js, dispatchCopies: Js, variadic: boolean): Js
+export declare function closureNew(cif: Js, holder: Js, dispatch: Js, dispatchCopies: Js, variadic: boolean, mainThread: boolean): Js
 
 /**
  * Copies a per-call rValue copy back into the innermost call's frame

@@ -837,6 +837,7 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.bufferAddress = nativeBinding.bufferAddress
 module.exports.callAsync = nativeBinding.callAsync
+module.exports.closureExposed = nativeBinding.closureExposed
 module.exports.closureFrame = nativeBinding.closureFrame
 module.exports.closureFrameCopy = nativeBinding.closureFrameCopy
 module.exports.closureFree = nativeBinding.closureFree

@@ -295,8 +295,16 @@ export const endianness: 'LE' | 'BE'
 
 /** Counts of live native objects, for leak checks. */
 export interface FfiStats {
-  /** `ffi_closure`s allocated and not yet freed (process-wide). */
+  /** Closures made and not yet freed, in environments still alive (process-wide). */
   closures: number
+  /**
+   * Closures that ended environments (Workers) keep for good because their
+   * address left the module and C may still call them; they answer zero
+   * (process-wide).
+   */
+  closureLeftovers: number
+  /** Compiled-in closure entries in use, leftovers' included (process-wide, of 256). */
+  closureEntries: number
   /** Library handles whose native state is alive, open or closed (process-wide). */
   libraries: number
   /** Libraries not yet `dlclose`d (process-wide). */

@@ -9,6 +9,7 @@
 // as the C structures pointing into them. Every check on values, and every
 // error's class and code, is in Rust (src/error.rs).
 
+const { isMainThread } = require('node:worker_threads')
 const native = require('./native.js')
 
 const info = native.info()
@@ -149,6 +150,13 @@ function makeShared() {
   return {
     /** pointer Buffer -> its address (a number; a bigint only past 2^53) */
     addresses,
+    /**
+     * closure pointer Buffer -> its address, while the address has not left
+     * the module: the first time it is asked for, the closure moves to
+     * `addresses` and the native side learns that C may hold it (see
+     * `addressOf`).
+     */
+    unexposed: new WeakMap(),
     /** builtin type Buffer -> address of libffi's ffi_type */
     builtinTypes: new WeakMap(),
     /** Buffer -> what must live as long as it does (struct fields, views' owners) */
@@ -171,7 +179,7 @@ function makeShared() {
 }
 
 const shared = native.sharedState() ?? native.sharedState(makeShared())
-const { addresses, builtinTypes, keptAlive, pointees, CifState, controlCell, callFast, NULL, live, collected } = shared
+const { addresses, unexposed, builtinTypes, keptAlive, pointees, CifState, controlCell, callFast, NULL, live, collected } = shared
 
 function fail(code, message) {
   throw native.makeError(code, message)
@@ -204,7 +212,22 @@ function describe(value) {
 function addressOf(buf, what) {
   const a = addresses.get(buf)
   if (a !== undefined) return a
+  const c = unexposed.get(buf)
+  if (c !== undefined) {
+    // A closure's address leaves the module for the first time: if its
+    // environment ends, its code must stay for C (and answer zero).
+    native.closureExposed(buf)
+    unexposed.delete(buf)
+    addresses.set(buf, c)
+    return c
+  }
   return native.bufferAddress(buf, what)
+}
+
+/** A pointer Buffer's address, for a look that does not hand it out. */
+function knownAddress(buf) {
+  const a = addresses.get(buf)
+  return a !== undefined ? a : unexposed.get(buf)
 }
 
 /** A new zero-length pointer Buffer at `address`. */
@@ -549,12 +572,12 @@ function Closure(cif, fn) {
     fn(f[0], f[1], f[2])
     native.closureResult(ptr, f[0])
   }
-  const made = native.closureNew(entry.address, ptr, dispatch, dispatchCopies, entry.variadic)
+  const made = native.closureNew(entry.address, ptr, dispatch, dispatchCopies, entry.variadic, isMainThread)
   if (made[1] !== null) depthCell = new Int32Array(made[1].buffer, made[1].byteOffset, 1)
   rEnd = made[2]
   aStart = made[3]
   vStart = made[4]
-  addresses.set(ptr, made[0])
+  unexposed.set(ptr, made[0])
   // The native side holds the dispatcher it picked weakly: it lives here.
   keptAlive.set(ptr, { fn, cif, dispatch: made[1] !== null ? dispatch : dispatchCopies })
   return ptr
@@ -567,7 +590,8 @@ Closure.free = function free(ptr) {
 }
 
 function isNull(buf) {
-  const a = addressOf(buf, 'ffi.isNull')
+  const known = knownAddress(buf)
+  const a = known !== undefined ? known : addressOf(buf, 'ffi.isNull')
   return a === 0 || a === 0n
 }
 
@@ -621,7 +645,7 @@ function reinterpret(ptr, length, offset = 0) {
 }
 
 function readCString(buf, offset = 0) {
-  const a = addresses.get(buf)
+  const a = knownAddress(buf)
   if (a !== undefined && byteLengthOf(buf) === 0) return native.readCStringAt(a, offset)
   return native.readCString(buf, offset)
 }

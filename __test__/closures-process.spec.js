@@ -60,3 +60,19 @@ for (const [how, status] of Object.entries(exits)) {
     t.is(r.status, status, r.stderr)
   })
 }
+
+test('ended Workers free the closures C never saw, and leave compiled-in entries to the main thread', (t) => {
+  // 20 Workers x 100 closures, 20 of each with their address taken: far
+  // more than the 256 compiled-in entries, in a child with a time limit.
+  const r = runChild('worker-leftovers.js', [], { timeout: 60000 })
+  t.is(r.signal, null, r.stderr)
+  t.is(r.status, 0, r.stderr)
+  const out = JSON.parse(r.stdout)
+  const kept = out.workers * out.exposed
+  t.is(out.after.closures, out.before.closures, 'live closures back to the baseline')
+  t.is(out.after.closureLeftovers, out.before.closureLeftovers + kept, 'only those whose address left are kept')
+  t.true(out.after.closureEntries < 256, `Workers left entries free (${out.after.closureEntries} in use)`)
+  t.is(out.entryForMain, 1, 'the main thread still gets a compiled-in entry')
+  t.is(out.closuresWithOne, 1)
+  t.is(out.called, 30, 'and C calls it')
+})

@@ -189,8 +189,20 @@ unsafe impl<H: Handler> Send for Closure<H> {}
 
 impl<H: Handler> Closure<H> {
     /// A closure with the signature of `cif` (prepared by `ffi_prep_cif_var`
-    /// if `variadic`) that calls `handler`.
+    /// if `variadic`) that calls `handler`; it may take any free
+    /// compiled-in entry.
     pub fn new(cif: OwnedCif, variadic: bool, handler: Arc<H>) -> Result<Self> {
+        Self::new_leaving(cif, variadic, handler, 0)
+    }
+
+    /// As [`Closure::new`], but takes a compiled-in entry only while more
+    /// than `keep_free` are free (a libffi closure otherwise).
+    pub fn new_leaving(
+        cif: OwnedCif,
+        variadic: bool,
+        handler: Arc<H>,
+        keep_free: usize,
+    ) -> Result<Self> {
         // SAFETY: an owned, prepared CIF whose types outlive it.
         let shape = (!variadic)
             .then(|| unsafe { crate::entry::shape(cif.as_ptr()) })
@@ -205,7 +217,7 @@ impl<H: Handler> Closure<H> {
             });
             // SAFETY: the box lives in the Closure, unmoved (a Box's
             // contents stay put), until after the slot is released.
-            match unsafe { Slot::claim(&*target) } {
+            match unsafe { Slot::claim(&*target, keep_free) } {
                 Some(slot) => {
                     crate::stats::CLOSURES.up();
                     return Ok(Closure {
@@ -276,6 +288,19 @@ impl<H: Handler> Closure<H> {
     /// The closure's own copy of its CIF.
     pub fn cif(&self) -> *mut ffi_cif {
         self.cif.as_ptr()
+    }
+
+    /// Keeps the closure for good: for a closure C may still call when
+    /// nothing can free it any more (its environment ended). Its code, its
+    /// copy of the CIF and its handler stay (a call may have entered the
+    /// code and not yet taken its reference to the handler, so none of it
+    /// can ever be freed safely); the handler should answer such calls
+    /// without needing more than itself. Counted as a leftover from then
+    /// on, no longer as a live closure.
+    pub fn leave(self) {
+        crate::stats::CLOSURES.down();
+        crate::stats::CLOSURE_LEFTOVERS.up();
+        std::mem::forget(self);
     }
 }
 
@@ -463,6 +488,22 @@ mod tests {
             .unwrap();
         }
         check(&all, &|i| if i % 2 == 0 { -(i as i32) } else { i as i32 });
+    }
+
+    #[test]
+    fn a_claim_that_leaves_every_slot_free_falls_back_to_libffi() {
+        let c = Closure::new_leaving(
+            owned("int32", &["int32"]),
+            false,
+            Arc::new(Plus(5)),
+            crate::entry::SLOTS,
+        )
+        .unwrap();
+        assert!(!c.compiled_in());
+        // SAFETY: int (int).
+        let f: unsafe extern "C" fn(i32) -> i32 = unsafe { std::mem::transmute(c.code()) };
+        // SAFETY: as above.
+        assert_eq!(unsafe { f(2) }, 7);
     }
 
     #[test]

@@ -16,7 +16,9 @@
 //! [`Target`] in a table. A closure claims a free slot ([`Slot::claim`]);
 //! when none is free, or the signature does not qualify, it is a libffi
 //! closure as before. The code is ordinary text of this module: no
-//! writable and executable memory.
+//! writable and executable memory. A claim may leave a number of slots to
+//! others ([`RESERVED`]: Workers leave them to the main thread, since what
+//! an ended Worker leaves behind keeps its slots for good).
 
 use std::os::raw::c_void;
 
@@ -24,6 +26,16 @@ use libffi_sys::ffi_cif;
 
 /// How many closures at once can use a compiled-in entry.
 pub const SLOTS: usize = 256;
+
+/// How many slots a claim that leaves a reserve ([`Slot::claim`]) leaves
+/// free: Worker environments claim only while more than this many are free,
+/// so that closures an ended Worker had to keep can never take the main
+/// thread's last slots.
+pub const RESERVED: usize = 64;
+
+/// Slots free: taken down by one before a claim looks for a slot (so a
+/// claim that got past it always finds one), put back after a release.
+static FREE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(SLOTS);
 
 #[cfg(all(target_arch = "x86_64", not(windows)))]
 const INT_REGS: usize = 6;
@@ -202,45 +214,54 @@ pub struct Slot {
 }
 
 impl Slot {
-    /// Claims a free slot for `target`, or None if all are taken (or this
-    /// target has no compiled-in entries).
+    /// Claims a free slot for `target` while more than `keep_free` slots are
+    /// free, or None (or if this target has no compiled-in entries).
     ///
     /// # Safety
     /// `target` stays alive, unmoved, until the Slot drops.
-    pub unsafe fn claim(target: *const Target) -> Option<Slot> {
+    pub unsafe fn claim(target: *const Target, keep_free: usize) -> Option<Slot> {
         #[cfg(any(
             all(target_arch = "x86_64", not(windows)),
             all(target_arch = "aarch64", not(windows))
         ))]
         {
             use std::sync::atomic::Ordering;
+            // One of the free slots is this claim's from here on: the scan
+            // below finds it (a release nulls its cell before it counts the
+            // slot free again), if need be after cells changed under it.
+            FREE.fetch_update(Ordering::AcqRel, Ordering::Acquire, |f| {
+                (f > keep_free).then(|| f - 1)
+            })
+            .ok()?;
             // SAFETY: alive (caller's word).
             let float_ret = unsafe { (*target).shape.float_ret };
-            for (index, cell) in table::TARGETS.iter().enumerate() {
-                let taken = cell.compare_exchange(
-                    std::ptr::null_mut(),
-                    target.cast_mut(),
-                    Ordering::AcqRel,
-                    Ordering::Relaxed,
-                );
-                if taken.is_ok() {
-                    let (r, c) = (index / 16, index % 16);
-                    let code = if float_ret {
-                        table::FLOAT_ENTRIES[r][c] as usize
-                    } else {
-                        table::INT_ENTRIES[r][c] as usize
-                    };
-                    return Some(Slot { index, code });
+            loop {
+                for (index, cell) in table::TARGETS.iter().enumerate() {
+                    let taken = cell.compare_exchange(
+                        std::ptr::null_mut(),
+                        target.cast_mut(),
+                        Ordering::AcqRel,
+                        Ordering::Relaxed,
+                    );
+                    if taken.is_ok() {
+                        let (r, c) = (index / 16, index % 16);
+                        let code = if float_ret {
+                            table::FLOAT_ENTRIES[r][c] as usize
+                        } else {
+                            table::INT_ENTRIES[r][c] as usize
+                        };
+                        return Some(Slot { index, code });
+                    }
                 }
+                std::hint::spin_loop();
             }
-            None
         }
         #[cfg(not(any(
             all(target_arch = "x86_64", not(windows)),
             all(target_arch = "aarch64", not(windows))
         )))]
         {
-            let _ = target;
+            let _ = (target, keep_free, &FREE);
             None
         }
     }
@@ -257,27 +278,17 @@ impl Drop for Slot {
             all(target_arch = "x86_64", not(windows)),
             all(target_arch = "aarch64", not(windows))
         ))]
-        table::TARGETS[self.index]
-            .store(std::ptr::null_mut(), std::sync::atomic::Ordering::Release);
+        {
+            use std::sync::atomic::Ordering;
+            table::TARGETS[self.index].store(std::ptr::null_mut(), Ordering::Release);
+            FREE.fetch_add(1, Ordering::AcqRel);
+        }
         let _ = self.index;
     }
 }
 
-/// How many slots are taken (for tests).
+/// How many slots are taken: by live closures, and for good by what ended
+/// environments left behind (`ffi.stats().closureEntries`).
 pub fn taken() -> usize {
-    #[cfg(any(
-        all(target_arch = "x86_64", not(windows)),
-        all(target_arch = "aarch64", not(windows))
-    ))]
-    {
-        table::TARGETS
-            .iter()
-            .filter(|c| !c.load(std::sync::atomic::Ordering::Relaxed).is_null())
-            .count()
-    }
-    #[cfg(not(any(
-        all(target_arch = "x86_64", not(windows)),
-        all(target_arch = "aarch64", not(windows))
-    )))]
-    0
+    SLOTS - FREE.load(std::sync::atomic::Ordering::Acquire)
 }

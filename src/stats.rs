@@ -26,8 +26,11 @@ impl Default for Counter {
     }
 }
 
-/// `ffi_closure`s allocated and not yet freed.
+/// Closures made and not yet freed, in environments still alive.
 pub static CLOSURES: Counter = Counter::new();
+/// Closures that ended environments left behind for good, since C may
+/// still call them (see [`crate::closure::Closure::leave`]).
+pub static CLOSURE_LEFTOVERS: Counter = Counter::new();
 /// Library handles whose native state is alive (open or closed).
 pub static LIBRARIES: Counter = Counter::new();
 /// Libraries open (not yet `dlclose`d).

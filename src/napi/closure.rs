@@ -82,6 +82,11 @@ struct JsState {
     /// lookup per callback.
     func_value: (u64, sys::napi_value),
     frames: Vec<Arc<FrameMem>>,
+    /// Where each argument's value goes in `args`, and its size.
+    layout: Vec<(usize, usize)>,
+    /// Keeps the memory of [`JsHandler::cell`] until the closure is
+    /// released.
+    cell: Option<Arc<FrameMem>>,
     depth: usize,
     release_when_idle: bool,
     released: bool,
@@ -102,16 +107,15 @@ pub struct JsHandler {
     /// Bytes copied back to C: 0 for void.
     ret_bytes: usize,
     nargs: usize,
-    /// Where each argument's value goes in `args`, and its size.
-    layout: Vec<(usize, usize)>,
     /// Bytes of `args`.
     values_size: usize,
     /// Where aValues and args start in a frame, and its length.
     a_offset: usize,
     v_offset: usize,
     frame_len: usize,
-    /// Where each call writes its reentrancy depth for the dispatcher.
-    cell: Arc<FrameMem>,
+    /// Where each call writes its reentrancy depth for the dispatcher:
+    /// memory that `js.cell` keeps while the closure is not released.
+    cell: *mut i32,
     freed: AtomicBool,
     js: UnsafeCell<JsState>,
 }
@@ -190,7 +194,10 @@ impl JsHandler {
     /// On the owner thread, with libffi's `ret` and `args` for this call.
     unsafe fn run_here(&self, ret: *mut c_void, args: *mut *mut c_void) {
         let fill = |vptr: *mut u8, aptr: *mut *mut u8| {
-            for (i, &(offset, size)) in self.layout.iter().enumerate() {
+            // SAFETY: owner thread (caller's word), and no call into
+            // JavaScript while this reference lives.
+            let layout = unsafe { &(*self.js.get()).layout };
+            for (i, &(offset, size)) in layout.iter().enumerate() {
                 // SAFETY: `args` holds nargs pointers, each to a value of the
                 // size in `layout` (libffi's word); the frame has room for
                 // each at its offset, 8-aligned. Fixed-size copies, not calls
@@ -233,7 +240,10 @@ impl JsHandler {
     /// On the owner thread; `shape` is this closure's.
     unsafe fn run_regs(&self, shape: &Shape, regs: &Regs) -> u64 {
         let fill = |vptr: *mut u8, aptr: *mut *mut u8| {
-            for (i, &(offset, size)) in self.layout.iter().enumerate() {
+            // SAFETY: owner thread (caller's word), and no call into
+            // JavaScript while this reference lives.
+            let layout = unsafe { &(*self.js.get()).layout };
+            for (i, &(offset, size)) in layout.iter().enumerate() {
                 // Scalars only: 1 to 8 bytes, from the low bytes of their
                 // register (little-endian), the rest of the slot zeroed.
                 let bits = regs[usize::from(shape.arg_reg[i])] & (u64::MAX >> (64 - 8 * size));
@@ -282,7 +292,7 @@ impl JsHandler {
             }
             // The cell has 4 bytes, 16-aligned; read by the dispatcher
             // before anything can call this closure again.
-            self.cell.at(0).cast::<i32>().write(depth as i32);
+            self.cell.write(depth as i32);
             (*state).depth += 1;
             // No reference counted per call: the frames stay while the
             // depth is above 0 (release_js waits for it).
@@ -531,8 +541,13 @@ impl JsHandler {
         unsafe {
             sys::napi_delete_reference(self.env, state.func);
         }
-        // Buffers made over the frames keep their own references.
-        state.frames.clear();
+        // Buffers made over the frames (and the cell) keep their own
+        // references. No call reads these from here on (they stop at
+        // `released`): a closure kept for an ended environment keeps none
+        // of them.
+        state.frames = Vec::new();
+        state.layout = Vec::new();
+        state.cell = None;
     }
 }
 
@@ -626,6 +641,11 @@ unsafe extern "C" fn run_queued(
 struct ClosureBox {
     closure: Option<Closure<JsHandler>>,
     handler: Arc<JsHandler>,
+    /// Whether the closure's address left the module (index.js reports the
+    /// first time JavaScript asks for it: [`closure_exposed`]). Until then
+    /// nothing outside can call it, so it is freed whenever its environment
+    /// ends.
+    exposed: bool,
 }
 
 impl ClosureBox {
@@ -744,8 +764,10 @@ unsafe extern "C" fn finalize_closure(_env: sys::napi_env, data: *mut c_void, _h
         std::mem::forget(b);
         return;
     }
-    if b.handler.shared.alive() {
+    if b.handler.shared.alive() || !b.exposed {
         // Collected while its environment lives: C no longer holds it (SPEC).
+        // Or its environment ends, but its address never left the module:
+        // nothing outside can call it.
         // SAFETY: owner thread.
         unsafe { b.free() };
     } else {
@@ -754,7 +776,9 @@ unsafe extern "C" fn finalize_closure(_env: sys::napi_env, data: *mut c_void, _h
         b.handler.freed.store(true, Ordering::Release);
         // SAFETY: owner thread, during teardown.
         unsafe { b.handler.release_js() };
-        std::mem::forget(b.closure.take());
+        if let Some(c) = b.closure.take() {
+            c.leave();
+        }
     }
 }
 
@@ -765,7 +789,9 @@ unsafe extern "C" fn finalize_closure(_env: sys::napi_env, data: *mut c_void, _h
 /// (index.js's dispatcher, which checked the user's function): the
 /// dispatcher finds that depth's frame by it. Where the runtime refuses
 /// Buffers over native memory, `depth` is null and calls go to
-/// `dispatch_copies`, which works on copies of the frame.
+/// `dispatch_copies`, which works on copies of the frame. `main_thread`:
+/// whether this is the main thread's environment (a Worker's leaves the
+/// last compiled-in entries free, see [`crate::entry::RESERVED`]).
 #[napi]
 pub fn closure_new(
     env: Env,
@@ -774,6 +800,7 @@ pub fn closure_new(
     dispatch: Js,
     dispatch_copies: Js,
     variadic: bool,
+    main_thread: bool,
 ) -> napi::Result<Js> {
     let cx = Cx::new(&env);
     let cif = cx.address(cif, &|| "ffi.Closure: cif".into())? as *mut ffi_cif;
@@ -812,17 +839,18 @@ pub fn closure_new(
         rsize,
         ret_bytes: needs.rvalue,
         nargs: needs.nargs,
-        layout,
         values_size,
         a_offset,
         v_offset,
         frame_len: v_offset + values_size,
-        cell,
+        cell: cell.at(0).cast(),
         freed: AtomicBool::new(false),
         js: UnsafeCell::new(JsState {
             func: func_ref,
             func_value: (0, ptr::null_mut()),
             frames: Vec::new(),
+            layout,
+            cell: Some(cell),
             depth: 0,
             release_when_idle: false,
             released: false,
@@ -830,7 +858,14 @@ pub fn closure_new(
     });
     // SAFETY: a prepared CIF with live types (JavaScript's word, as above).
     let owned = unsafe { crate::cif::OwnedCif::copy_of(cif) };
-    let closure = match Closure::new(owned, variadic, handler.clone()) {
+    // A Worker leaves the last compiled-in entries to the main thread:
+    // what an ended Worker has to keep keeps its entries for good.
+    let keep_free = if main_thread {
+        0
+    } else {
+        crate::entry::RESERVED
+    };
+    let closure = match Closure::new_leaving(owned, variadic, handler.clone(), keep_free) {
         Ok(c) => c,
         Err(e) => {
             // SAFETY: owner thread.
@@ -842,6 +877,7 @@ pub fn closure_new(
     let boxed = Box::into_raw(Box::new(ClosureBox {
         closure: Some(closure),
         handler,
+        exposed: false,
     }));
     if let Err(e) = cx.wrap(holder.0, &CLOSURE_TAG, boxed.cast(), Some(finalize_closure)) {
         // SAFETY: not wrapped, so still ours; owner thread.
@@ -860,6 +896,19 @@ pub fn closure_new(
         cx.f64(v_offset as f64)?,
     ])
     .map(Js)
+}
+
+/// Records that a closure's address left the module (index.js calls it the
+/// first time JavaScript asks for the address): from then on C may hold it,
+/// and the closure's code is kept if its environment ends.
+#[napi]
+pub fn closure_exposed(env: Env, holder: Js) -> napi::Result<()> {
+    let cx = Cx::new(&env);
+    let b = closure_box(&cx, holder, "ffi.Closure")?;
+    // SAFETY: a live ClosureBox (the holder is the argument); JavaScript
+    // calls this on the owner thread, the only one that touches the box.
+    unsafe { (*b).exposed = true };
+    Ok(())
 }
 
 /// Frees a closure at once; freeing it again does nothing.

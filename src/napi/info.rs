@@ -72,6 +72,7 @@ pub fn stats(env: Env) -> napi::Result<Js> {
     let out = cx.object()?;
     for (name, c) in [
         ("closures", &stats::CLOSURES),
+        ("closureLeftovers", &stats::CLOSURE_LEFTOVERS),
         ("libraries", &stats::LIBRARIES),
         ("librariesOpen", &stats::LIBRARIES_OPEN),
         ("asyncCalls", &stats::ASYNC_CALLS),
@@ -79,6 +80,8 @@ pub fn stats(env: Env) -> napi::Result<Js> {
     ] {
         cx.set(out, name, cx.f64(c.get() as f64)?)?;
     }
+    let entries = crate::entry::taken();
+    cx.set(out, "closureEntries", cx.f64(entries as f64)?)?;
     Ok(Js(out))
 }
 
