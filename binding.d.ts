@@ -120,8 +120,9 @@ export declare function offsetsOf(t: Js): Js
 
 /**
  * Prepares a CIF: `types` is `[rtype, ...atypes]` as addresses. Returns
- * `[cif, argTypeArray, slot]`: Node-owned Buffers holding the `ffi_cif`,
- * the argument-type array it points to, and the fast path's slot.
+ * `[cif, argTypeArray, slot, argSizes]`: Node-owned Buffers holding the
+ * `ffi_cif`, the argument-type array it points to, and the fast path's
+ * slot; then each argument's size in bytes (structs laid out by now).
  */
 export declare function prepCif(abi: Js, nfixed: Js, types: Js): Js
 
@@ -169,6 +170,12 @@ export declare function structType(fields: Js): Js
  * dropped, as there is nowhere left to put it).
  */
 export declare function takeResult(rvalue: Js): void
+
+/**
+ * `[size, alignment, type code]` of the type description at `t` (checked
+ * as a CIF's types are).
+ */
+export declare function typeInfo(t: Js): Js
 
 /** Stores `address` in `buf` at `offset`. */
 export declare function writePointer(buf: Js, offset: Js, address: Js): void

@@ -865,4 +865,5 @@ module.exports.sharedState = nativeBinding.sharedState
 module.exports.stats = nativeBinding.stats
 module.exports.structType = nativeBinding.structType
 module.exports.takeResult = nativeBinding.takeResult
+module.exports.typeInfo = nativeBinding.typeInfo
 module.exports.writePointer = nativeBinding.writePointer

@@ -157,6 +157,15 @@ export function StructType(...fieldTypes: TypeBuffer[]): TypeBuffer
  */
 export function offsetsof(structType: TypeBuffer): number[]
 
+/** What a type Buffer describes: its size and alignment in bytes, and its `ffi.TYPE_*` code. */
+export interface TypeInfo {
+  size: number
+  alignment: number
+  type: number
+}
+/** `{ size, alignment, type }` of any type Buffer (`ffi.types.*`, `StructType()`, a hand-built `ffi_type`). */
+export function typeInfo(type: TypeBuffer): TypeInfo
+
 /**
  * `ffi_call`, synchronously on this thread.
  * @param cif a Buffer from `CIF` / `CIFVar`.
@@ -356,6 +365,7 @@ declare const ffi: {
   CIFVar: typeof CIFVar
   StructType: typeof StructType
   offsetsof: typeof offsetsof
+  typeInfo: typeof typeInfo
   call: typeof call
   bind: typeof bind
   callAsync: typeof callAsync

@@ -224,6 +224,27 @@ function addressOf(buf, what) {
   return native.bufferAddress(buf, what)
 }
 
+/**
+ * The address of a call's `fn`: only a pointer Buffer this module made
+ * (readPointer, fromAddress, reinterpret, Closure) can be code. A Buffer
+ * Node owns is data: calling its bytes would crash.
+ */
+function fnAddress(fn, what) {
+  const a = addresses.get(fn)
+  if (a !== undefined) return a
+  if (unexposed.has(fn)) return addressOf(fn, what)
+  if (!isView(fn)) return native.bufferAddress(fn, what) // throws the TypeError
+  const n = byteLengthOf(fn)
+  if (n === 0) {
+    fail('ERR_INVALID_ARG_VALUE', `${what}: not a pointer Buffer this module made (a copy or a slice of one?); use the Buffer that ffi.readPointer, ffi.fromAddress or ffi.Closure returned`)
+  }
+  const hint =
+    n === sizeof.pointer
+      ? `; if it is dlsym()'s result, that Buffer holds the function's address: read it out with ffi.readPointer(dlsym(lib, name), 0)`
+      : ''
+  fail('ERR_INVALID_ARG_VALUE', `${what}: a Buffer of ${n} bytes that Node owns is data, not code: fn must be a pointer Buffer from ffi.readPointer, ffi.fromAddress or ffi.Closure${hint}`)
+}
+
 /** A pointer Buffer's address, for a look that does not hand it out. */
 function knownAddress(buf) {
   const a = addresses.get(buf)
@@ -290,11 +311,12 @@ function typeAddress(t, what) {
 function prepare(name, abiValue, nfixed, rType, aTypes) {
   const addrs = [typeAddress(rType, `${name}: the return type`)]
   for (let i = 0; i < aTypes.length; i++) addrs.push(typeAddress(aTypes[i], `${name}: argument type ${i}`))
-  const [cif, argTypes, slot] = native.prepCif(abiValue, nfixed, addrs)
+  const [cif, argTypes, slot, argSizes] = native.prepCif(abiValue, nfixed, addrs)
   const state = emptyCache(slot)
   state.variadic = nfixed !== undefined
   state.address = native.bufferAddress(cif)
   state.guard = guardOf(cif)
+  state.argSizes = argSizes
   state.keep = [argTypes, rType, aTypes]
   new CifState(cif, state)
   return counted('cifs', cif)
@@ -346,6 +368,12 @@ function StructType(...fields) {
   return counted('structTypes', t)
 }
 
+/** `{ size, alignment, type }` of a type Buffer (`type`: an `ffi.TYPE_*` code). */
+function typeInfo(type) {
+  const [size, alignment, code] = native.typeInfo(typeAddress(type, 'ffi.typeInfo'))
+  return { size, alignment, type: code }
+}
+
 function offsetsof(structType) {
   return native.offsetsOf(typeAddress(structType, 'ffi.offsetsof'))
 }
@@ -375,6 +403,30 @@ function checkAttached(table, what) {
   for (const [offset, [buf, length]] of table.map) {
     if (length > 0 && byteLengthOf(buf) === 0) {
       fail('ERR_FFI_DETACHED', `${what}: the Buffer whose address is stored at offset ${offset} of aValues was detached (its ArrayBuffer transferred); its memory is gone`)
+    }
+  }
+}
+
+/**
+ * Throws if an argument's storage that writePointer stored in aValues is a
+ * Buffer shorter than the argument's type: C would read past it (a string
+ * stored where a slot holding its address is due, say). Pointer Buffers of
+ * foreign memory have no length to check.
+ */
+function checkStorage(table, entry, what) {
+  const sizes = entry.argSizes
+  for (let i = 0; i < sizes.length; i++) {
+    const stored = table.map.get(i * sizeof.pointer)
+    if (stored === undefined) continue
+    const buf = stored[0]
+    if (addresses.has(buf) || unexposed.has(buf)) continue
+    const n = byteLengthOf(buf)
+    if (n >= 0 && n < sizes[i]) {
+      const pointerHint =
+        sizes[i] === sizeof.pointer
+          ? ` (for a pointer argument, store the address of a Buffer that holds the pointer: writePointer(slot, 0, data), then writePointer(aValues, ${i * sizeof.pointer}, slot))`
+          : ''
+      fail('ERR_FFI_BUFFER_TOO_SMALL', `${what}: argument ${i}'s storage is ${n} bytes, its type needs ${sizes[i]}${pointerHint}`)
     }
   }
 }
@@ -419,11 +471,14 @@ function slowCall(cif, fn, rValue, aValues) {
  */
 function fill(c, entry, fn, rValue, aValues, what) {
   const table = isView(aValues) ? pointeeTable(aValues) : undefined
-  if (table !== undefined) checkAttached(table, what)
+  if (table !== undefined) {
+    checkAttached(table, what)
+    checkStorage(table, entry, what)
+  }
   checkNotDetached(rValue, `${what}: rValue`)
   checkNotDetached(aValues, `${what}: aValues`)
   try {
-    native.fillSlot(c.slot, entry.address, addressOf(fn, `${what}: fn`), rValue, aValues, entry.variadic)
+    native.fillSlot(c.slot, entry.address, fnAddress(fn, `${what}: fn`), rValue, aValues, entry.variadic)
   } catch (err) {
     throw renamed(err, what)
   }
@@ -522,13 +577,16 @@ function callAsync(cif, fn, rValue, aValues, callback) {
 function startAsync(cif, fn, rValue, aValues, callback) {
   const entry = cifEntry(cif, 'ffi.callAsync')
   const table = pointees.get(aValues)
-  if (table !== undefined) checkAttached(table, 'ffi.callAsync')
+  if (table !== undefined) {
+    checkAttached(table, 'ffi.callAsync')
+    checkStorage(table, entry, 'ffi.callAsync')
+  }
   checkNotDetached(rValue, 'ffi.callAsync: rValue')
   checkNotDetached(aValues, 'ffi.callAsync: aValues')
   // The native side holds every Buffer (and through `cif`, its types; through
   // `aValues`, the arguments writePointer stored) until the call completes.
   try {
-    native.callAsync(entry.address, addressOf(fn, 'ffi.callAsync: fn'), rValue, aValues, callback, cif, fn, entry.variadic)
+    native.callAsync(entry.address, fnAddress(fn, 'ffi.callAsync: fn'), rValue, aValues, callback, cif, fn, entry.variadic)
   } catch (err) {
     throw renamed(err, 'ffi.callAsync')
   }
@@ -687,6 +745,7 @@ const ffi = {
   CIFVar,
   StructType,
   offsetsof,
+  typeInfo,
   call,
   bind,
   callAsync,

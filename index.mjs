@@ -16,6 +16,7 @@ export const {
   CIFVar,
   StructType,
   offsetsof,
+  typeInfo,
   call,
   bind,
   callAsync,

@@ -39,7 +39,9 @@ test('call: a cif this module did not prepare, a copy included', (t) => {
 
 test('call: NULL fn', (t) => {
   throwsCode(t, () => ffi.call(cif, ffi.NULL, rValue, aValues), TypeError, 'ERR_FFI_NULL_POINTER', /fn is NULL/)
-  throwsCode(t, () => ffi.call(cif, Buffer.alloc(0), rValue, aValues), TypeError, 'ERR_FFI_NULL_POINTER')
+  // An empty Buffer the module did not make: a copy or a slice of a pointer
+  // Buffer, most likely; its address means nothing.
+  throwsCode(t, () => ffi.call(cif, Buffer.alloc(0), rValue, aValues), TypeError, 'ERR_INVALID_ARG_VALUE', /not a pointer Buffer this module made \(a copy or a slice of one\?\)/)
 })
 
 test('call: rValue or aValues too small', (t) => {

@@ -258,21 +258,25 @@ pub unsafe fn plan(cif: *const ffi_cif, variadic: bool) -> Option<Plan> {
     all(target_arch = "aarch64", not(windows))
 ))]
 mod regs {
+    //! On x86-64 the function types are C-variadic (every argument a fixed
+    //! one): the compiler then sets `%al` to the number of vector registers
+    //! the call passes, as libffi does for every call, so a variadic callee
+    //! reached through a plain CIF still finds its `double`s.
     pub type I = u64;
     pub type F = f64;
     /// Two integer registers of return value, in memory order.
     #[repr(C)]
     pub struct Pair(pub u64, pub u64);
     #[cfg(target_arch = "x86_64")]
-    pub type PairFn = unsafe extern "C" fn(I, I, I, I, I, I, F, F, F, F, F, F, F, F) -> Pair;
+    pub type PairFn = unsafe extern "C" fn(I, I, I, I, I, I, F, F, F, F, F, F, F, F, ...) -> Pair;
     #[cfg(target_arch = "aarch64")]
     pub type PairFn = unsafe extern "C" fn(I, I, I, I, I, I, I, I, F, F, F, F, F, F, F, F) -> Pair;
     #[cfg(target_arch = "x86_64")]
-    pub type IntFn = unsafe extern "C" fn(I, I, I, I, I, I, F, F, F, F, F, F, F, F) -> u64;
+    pub type IntFn = unsafe extern "C" fn(I, I, I, I, I, I, F, F, F, F, F, F, F, F, ...) -> u64;
     #[cfg(target_arch = "x86_64")]
-    pub type F64Fn = unsafe extern "C" fn(I, I, I, I, I, I, F, F, F, F, F, F, F, F) -> f64;
+    pub type F64Fn = unsafe extern "C" fn(I, I, I, I, I, I, F, F, F, F, F, F, F, F, ...) -> f64;
     #[cfg(target_arch = "x86_64")]
-    pub type F32Fn = unsafe extern "C" fn(I, I, I, I, I, I, F, F, F, F, F, F, F, F) -> f32;
+    pub type F32Fn = unsafe extern "C" fn(I, I, I, I, I, I, F, F, F, F, F, F, F, F, ...) -> f32;
     #[cfg(target_arch = "aarch64")]
     pub type IntFn = unsafe extern "C" fn(I, I, I, I, I, I, I, I, F, F, F, F, F, F, F, F) -> u64;
     #[cfg(target_arch = "aarch64")]
@@ -281,13 +285,13 @@ mod regs {
     pub type F32Fn = unsafe extern "C" fn(I, I, I, I, I, I, I, I, F, F, F, F, F, F, F, F) -> f32;
     // The same with integer registers only.
     #[cfg(target_arch = "x86_64")]
-    pub type PairIntFn = unsafe extern "C" fn(I, I, I, I, I, I) -> Pair;
+    pub type PairIntFn = unsafe extern "C" fn(I, I, I, I, I, I, ...) -> Pair;
     #[cfg(target_arch = "x86_64")]
-    pub type IntIntFn = unsafe extern "C" fn(I, I, I, I, I, I) -> u64;
+    pub type IntIntFn = unsafe extern "C" fn(I, I, I, I, I, I, ...) -> u64;
     #[cfg(target_arch = "x86_64")]
-    pub type F64IntFn = unsafe extern "C" fn(I, I, I, I, I, I) -> f64;
+    pub type F64IntFn = unsafe extern "C" fn(I, I, I, I, I, I, ...) -> f64;
     #[cfg(target_arch = "x86_64")]
-    pub type F32IntFn = unsafe extern "C" fn(I, I, I, I, I, I) -> f32;
+    pub type F32IntFn = unsafe extern "C" fn(I, I, I, I, I, I, ...) -> f32;
     #[cfg(target_arch = "aarch64")]
     pub type PairIntFn = unsafe extern "C" fn(I, I, I, I, I, I, I, I) -> Pair;
     #[cfg(target_arch = "aarch64")]

@@ -182,6 +182,7 @@ fn builtin_for_code(code: u16) -> Option<*mut ffi_type> {
 #[derive(Debug, Clone, Copy)]
 pub struct TypeInfo {
     pub size: usize,
+    pub alignment: u16,
     pub code: u16,
 }
 
@@ -233,6 +234,7 @@ pub unsafe fn check_type(t: *const ffi_type, what: &dyn Fn() -> String) -> Resul
     }
     Ok(TypeInfo {
         size: ty.size,
+        alignment: ty.alignment,
         code: ty.type_,
     })
 }

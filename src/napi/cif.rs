@@ -34,8 +34,9 @@ fn checked_types(cx: &Cx, ctx: &str, types_: Js) -> napi::Result<Vec<*mut ffi_ty
 }
 
 /// Prepares a CIF: `types` is `[rtype, ...atypes]` as addresses. Returns
-/// `[cif, argTypeArray, slot]`: Node-owned Buffers holding the `ffi_cif`,
-/// the argument-type array it points to, and the fast path's slot.
+/// `[cif, argTypeArray, slot, argSizes]`: Node-owned Buffers holding the
+/// `ffi_cif`, the argument-type array it points to, and the fast path's
+/// slot; then each argument's size in bytes (structs laid out by now).
 #[napi]
 pub fn prep_cif(env: Env, abi: Js, nfixed: Js, types_: Js) -> napi::Result<Js> {
     let cx = Cx::new(&env);
@@ -64,7 +65,29 @@ pub fn prep_cif(env: Env, abi: Js, nfixed: Js, types_: Js) -> napi::Result<Js> {
     // the types passed check_type and JavaScript keeps them alive.
     cx.check(unsafe { cif::prepare(cif_mem.cast(), Signature { abi, nfixed }, rtype, at) })?;
     let (slot, _) = cx.node_buffer(super::fast::SLOT_SIZE)?;
-    cx.array(&[cif_buf, at_buf, slot]).map(Js)
+    let sizes = atypes
+        .iter()
+        // SAFETY: checked types, laid out by ffi_prep_cif.
+        .map(|&t| cx.f64(unsafe { (*t).size } as f64))
+        .collect::<napi::Result<Vec<_>>>()?;
+    let sizes = cx.array(&sizes)?;
+    cx.array(&[cif_buf, at_buf, slot, sizes]).map(Js)
+}
+
+/// `[size, alignment, type code]` of the type description at `t` (checked
+/// as a CIF's types are).
+#[napi]
+pub fn type_info(env: Env, t: Js) -> napi::Result<Js> {
+    let cx = Cx::new(&env);
+    let t = cx.address(t, &|| "ffi.typeInfo".into())? as *mut ffi_type;
+    // SAFETY: as in checked_types.
+    let info = cx.check(unsafe { types::check_type(t, &|| "ffi.typeInfo".into()) })?;
+    cx.array(&[
+        cx.f64(info.size as f64)?,
+        cx.f64(f64::from(info.alignment))?,
+        cx.f64(f64::from(info.code))?,
+    ])
+    .map(Js)
 }
 
 /// A struct type over `fields` (addresses): one Node-owned Buffer holding
