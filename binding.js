@@ -859,6 +859,7 @@ module.exports.readCString = nativeBinding.readCString
 module.exports.readCStringAt = nativeBinding.readCStringAt
 module.exports.readPointer = nativeBinding.readPointer
 module.exports.reinterpret = nativeBinding.reinterpret
+module.exports.stackInit = nativeBinding.stackInit
 module.exports.stats = nativeBinding.stats
 module.exports.structType = nativeBinding.structType
 module.exports.writePointer = nativeBinding.writePointer

@@ -54,7 +54,20 @@ class CifState extends Stamp {
 // The fast path: a control cell shared with the native side, and a native
 // function of no arguments that makes the call the cell points to.
 const [control, callFast] = native.fastInit()
+// Where this thread's JavaScript stack ends, for the native side's stack
+// checks (README, Limits): V8's --stack-size, if the process was given one.
+native.stackInit(v8StackSize(process.execArgv))
 const controlCell = new Float64Array(control.buffer, control.byteOffset, 1)
+
+/** V8's `--stack-size` (KiB) among `argv`, the last one given; else undefined. */
+function v8StackSize(argv) {
+  let kb
+  for (const arg of argv) {
+    const m = /^--stack[-_]size=(\d+)$/.exec(arg)
+    if (m !== null) kb = Number(m[1])
+  }
+  return kb > 0 ? kb : undefined
+}
 
 function fail(code, message) {
   throw native.makeError(code, message)

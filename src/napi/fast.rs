@@ -86,7 +86,7 @@ unsafe extern "C" fn call_fast(
         // whole numbers below 2^53 (so the conversion is exact; as a signed
         // integer it is one instruction, as an unsigned one seven).
         let slot = unsafe { &*((*control).to_int_unchecked::<i64>() as usize as *const Checked) };
-        let guard = env::enter_sync(t);
+        let guard = env::enter_sync(t)?;
         // Callbacks that C makes during the call share this scope; it
         // closes (if a callback opened it) before the call returns.
         let scope = env::CallScope::new(cx.env);
@@ -99,10 +99,7 @@ unsafe extern "C" fn call_fast(
         drop(scope);
         let outcome = outcome?;
         t.last.set(outcome);
-        if guard.leave() {
-            return Err(super::call::deadlock_error());
-        }
-        Ok(())
+        guard.leave()
     }));
     match outcome {
         Ok(Ok(())) => {}
