@@ -862,6 +862,7 @@ module.exports.readCStringAt = nativeBinding.readCStringAt
 module.exports.readPointer = nativeBinding.readPointer
 module.exports.reinterpret = nativeBinding.reinterpret
 module.exports.sharedState = nativeBinding.sharedState
+module.exports.stackInit = nativeBinding.stackInit
 module.exports.stats = nativeBinding.stats
 module.exports.structType = nativeBinding.structType
 module.exports.takeResult = nativeBinding.takeResult

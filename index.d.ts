@@ -127,7 +127,9 @@ export const TYPE_LAST: number
  * `ffi_cif`; the types stay alive as long as it does.
  * @throws TypeError `ERR_INVALID_ARG_TYPE` when a type is not a Buffer;
  *   TypeError `ERR_INVALID_ARG_VALUE` for a Buffer that cannot be a type;
- *   Error `FFI_BAD_TYPEDEF` / `FFI_BAD_ABI` / `FFI_BAD_ARGTYPE` (with `errno`) when libffi refuses.
+ *   Error `FFI_BAD_TYPEDEF` / `FFI_BAD_ABI` / `FFI_BAD_ARGTYPE` (with `errno`) when libffi refuses;
+ *   RangeError `ERR_OUT_OF_RANGE` when the arguments (each rounded up to 8 bytes) and the
+ *   return value take more than 64 KiB by value.
  */
 export function CIF(rType: TypeBuffer, ...aTypes: TypeBuffer[]): CifBuffer
 /** `ffi_prep_cif` on the ABI `abi` (a value of `ffi.abi`). */
@@ -173,7 +175,9 @@ export function typeInfo(type: TypeBuffer): TypeInfo
  * @param rValue receives the return value: at least `max(sizeof rType, sizeof.ffi_arg)` bytes (any Buffer for void).
  * @param aValues `sizeof.pointer * nargs` bytes holding the address of each argument's storage.
  * @throws TypeError `ERR_INVALID_ARG_TYPE` (not a Buffer), `ERR_FFI_INVALID_CIF`,
- *   `ERR_FFI_NULL_POINTER` (NULL `fn` or argument pointer); RangeError `ERR_FFI_BUFFER_TOO_SMALL`.
+ *   `ERR_FFI_NULL_POINTER` (NULL `fn` or argument pointer); RangeError `ERR_FFI_BUFFER_TOO_SMALL`;
+ *   RangeError `ERR_FFI_STACK_EXHAUSTED` at 128 nested synchronous calls on this thread, with too
+ *   little stack left, or (after C returned) when a closure C called could not run for want of stack.
  */
 export function call(cif: CifBuffer, fn: PointerBuffer, rValue: Buffer, aValues: Buffer): void
 
@@ -294,7 +298,8 @@ export function reinterpret(ptr: Buffer, length: number, offset?: number): Buffe
  * The string up to the first NUL, from `offset`, decoded as UTF-8. Never
  * reads past the end of a Buffer with a length; on a zero-length pointer
  * Buffer it reads foreign memory up to the NUL, as C would.
- * @throws TypeError `ERR_FFI_NULL_POINTER` for NULL; RangeError for an offset outside `buf`.
+ * @throws TypeError `ERR_FFI_NULL_POINTER` for NULL; RangeError `ERR_OUT_OF_RANGE` for an offset
+ *   outside `buf`, or a string longer than V8's longest.
  */
 export function readCString(buf: Buffer, offset?: number): string
 /** A NUL-terminated UTF-8 copy of `string`: `Buffer.byteLength(string) + 1` bytes. */

@@ -107,6 +107,16 @@ function checkNotDetached(v, what) {
  * state and stores it natively, later ones take it, so the copies work
  * interleaved and accept each other's Buffers.
  */
+/** V8's `--stack-size` (KiB) among `argv`, the last one given; else undefined. */
+function v8StackSize(argv) {
+  let kb
+  for (const arg of argv) {
+    const m = /^--stack[-_]size=(\d+)$/.exec(arg)
+    if (m !== null) kb = Number(m[1])
+  }
+  return kb > 0 ? kb : undefined
+}
+
 function makeShared() {
   // Private state on the CIF Buffers this module prepared: a class private
   // field, stamped onto the Buffer through a base class that returns it.
@@ -136,6 +146,9 @@ function makeShared() {
   // The fast path: a control cell shared with the native side, and a native
   // function of no arguments that makes the call the cell points to.
   const [control, callFast] = native.fastInit()
+  // Where this thread's JavaScript stack ends, for the native side's stack
+  // checks (README, Limits): V8's --stack-size, if the process was given one.
+  native.stackInit(v8StackSize(process.execArgv))
   // Node joins the libuv thread pool when the process exits, before any
   // native cleanup runs: from the 'exit' event on, closure calls from other
   // threads (a callAsync's, a C library's) get zero instead of waiting for

@@ -9,6 +9,17 @@ use libffi_sys::{FFI_TYPE_STRUCT, FFI_TYPE_VOID};
 
 use crate::error::{Error, FfiStatus, Result};
 
+/// The most bytes a CIF may take by value: its arguments (each rounded up
+/// to 8 bytes) plus its return value. libffi puts copies of them on the
+/// native stack of the calling thread, for `ffi_call` and again in a
+/// closure's trampoline, and that stack is V8's too: about 1 MiB on the main
+/// thread (V8's default), 4 MiB in a Worker, often less on other threads. A
+/// 4 MiB struct by value overflows the stack inside `ffi_call`, and a mere
+/// 512 KiB (65,536 `int64`s) leaves a closure no stack to run JavaScript in.
+/// 64 KiB keeps one call's copies a small part of every such stack, nested
+/// calls included; C passes anything larger by pointer anyway.
+pub const MAX_BY_VALUE: usize = 64 * 1024;
+
 /// How a CIF is to be prepared.
 #[derive(Debug, Clone, Copy)]
 pub struct Signature {
@@ -71,9 +82,39 @@ pub unsafe fn prepare(
             }
         }
     };
-    match FfiStatus::from_raw(status) {
-        None => Ok(()),
-        Some(s) => Err(Error::ffi(s, ctx)),
+    if let Some(s) = FfiStatus::from_raw(status) {
+        return Err(Error::ffi(s, ctx));
+    }
+    // Sizes are known now: libffi lays out hand-built aggregates in prep.
+    // SAFETY: prepared just above, with the caller's live types.
+    let bytes = unsafe { by_value_bytes(&*cif) };
+    if bytes > MAX_BY_VALUE {
+        return Err(Error::OutOfRange(format!(
+            "{ctx}: the arguments and the return value take {bytes} bytes by value \
+             (each argument rounded up to 8); the limit is {MAX_BY_VALUE} (64 KiB), since \
+             libffi copies them onto the native stack: pass large data by pointer"
+        )));
+    }
+    Ok(())
+}
+
+/// What a prepared CIF takes by value: each argument's size rounded up to 8,
+/// plus the return type's size (0 for void).
+///
+/// # Safety
+/// `cif` must be prepared, with its types alive.
+unsafe fn by_value_bytes(cif: &ffi_cif) -> usize {
+    // SAFETY: the caller vouches for a prepared CIF and live types.
+    unsafe {
+        let rtype = &*cif.rtype;
+        let ret = if rtype.type_ == FFI_TYPE_VOID {
+            0
+        } else {
+            rtype.size
+        };
+        (0..cif.nargs as usize)
+            .map(|i| (**cif.arg_types.add(i)).size.next_multiple_of(8))
+            .fold(ret, usize::saturating_add)
     }
 }
 
@@ -280,6 +321,30 @@ mod tests {
             assert_eq!(*(*c.rtype).elements.add(1), ty("double"));
             assert_eq!(needs(c).rvalue, 16);
         }
+    }
+
+    #[test]
+    fn by_value_bytes_over_the_limit_are_refused() {
+        // SAFETY: as above.
+        let mut cif: ffi_cif = unsafe { std::mem::zeroed() };
+        let sig = Signature {
+            abi: crate::abi::DEFAULT,
+            nfixed: None,
+        };
+        // 8,191 int64s and an int64 return: exactly the limit.
+        let mut at = vec![ty("int64"); MAX_BY_VALUE / 8 - 1];
+        // SAFETY: locals outlive the call; builtin types.
+        unsafe { prepare(&mut cif, sig, ty("int64"), &mut at) }.unwrap();
+        // One byte-sized argument more takes 8 bytes more.
+        at.push(ty("int8"));
+        // SAFETY: as above.
+        let e = unsafe { prepare(&mut cif, sig, ty("int64"), &mut at) }.unwrap_err();
+        assert_eq!(e.code(), "ERR_OUT_OF_RANGE");
+        assert!(e.message().starts_with("ffi.CIF: "), "{}", e.message());
+        assert!(e.message().contains("65544 bytes"), "{}", e.message());
+        // A void return counts nothing.
+        // SAFETY: as above.
+        unsafe { prepare(&mut cif, sig, ty("void"), &mut at[1..]) }.unwrap();
     }
 
     #[test]

@@ -84,6 +84,10 @@ pub enum Error {
     /// while it was blocked in a synchronous call; it was given a zeroed
     /// result so that neither waits forever.
     WouldDeadlock(String),
+    /// A synchronous call or a closure call refused because this thread's
+    /// JavaScript stack is (nearly) used up: too many nested synchronous
+    /// calls, or too little stack left to run JavaScript and report errors.
+    StackExhausted(String),
 }
 
 impl Error {
@@ -95,7 +99,9 @@ impl Error {
             | Error::NullPointer(_)
             | Error::Detached(_)
             | Error::InvalidHandle(_) => JsClass::TypeError,
-            Error::OutOfRange(_) | Error::BufferTooSmall(_) => JsClass::RangeError,
+            Error::OutOfRange(_) | Error::BufferTooSmall(_) | Error::StackExhausted(_) => {
+                JsClass::RangeError
+            }
             Error::Ffi { .. }
             | Error::Dlopen(_)
             | Error::Dlsym(_)
@@ -122,6 +128,7 @@ impl Error {
             Error::InvalidHandle(_) => "ERR_FFI_INVALID_HANDLE",
             Error::NoExternalBuffers(_) => "ERR_FFI_NO_EXTERNAL_BUFFERS",
             Error::WouldDeadlock(_) => "ERR_FFI_DEADLOCK",
+            Error::StackExhausted(_) => "ERR_FFI_STACK_EXHAUSTED",
         }
     }
 
@@ -147,7 +154,8 @@ impl Error {
             | Error::ClosedHandle(m)
             | Error::InvalidHandle(m)
             | Error::NoExternalBuffers(m)
-            | Error::WouldDeadlock(m) => m,
+            | Error::WouldDeadlock(m)
+            | Error::StackExhausted(m) => m,
             Error::Ffi { message, .. } => message,
         }
     }

@@ -73,3 +73,79 @@ pub fn clear_last_error() {
         unsafe { SetLastError(0) }
     }
 }
+
+/// An address in the caller's current stack frame: where the stack pointer
+/// is, give or take that frame.
+#[inline(always)]
+pub fn stack_position() -> usize {
+    let marker = 0u8;
+    std::hint::black_box(&marker) as *const u8 as usize
+}
+
+/// The calling thread's stack as `(lowest, highest)` address (stacks grow
+/// down on every supported target), or `None` where the system will not say.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub fn stack_bounds() -> Option<(usize, usize)> {
+    // SAFETY: `attr` is initialised by pthread_getattr_np before it is read
+    // and destroyed once; the out slots are locals.
+    unsafe {
+        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
+        if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) != 0 {
+            return None;
+        }
+        let mut addr: *mut libc::c_void = std::ptr::null_mut();
+        let mut size = 0usize;
+        let ok = libc::pthread_attr_getstack(&attr, &mut addr, &mut size) == 0;
+        libc::pthread_attr_destroy(&mut attr);
+        (ok && !addr.is_null()).then(|| (addr as usize, addr as usize + size))
+    }
+}
+
+#[cfg(any(target_os = "macos", target_os = "ios"))]
+pub fn stack_bounds() -> Option<(usize, usize)> {
+    // SAFETY: no preconditions; both describe the calling thread's stack
+    // (the address is its highest end).
+    let (top, size) = unsafe {
+        let me = libc::pthread_self();
+        (
+            libc::pthread_get_stackaddr_np(me) as usize,
+            libc::pthread_get_stacksize_np(me),
+        )
+    };
+    (top > size).then(|| (top - size, top))
+}
+
+#[cfg(windows)]
+pub fn stack_bounds() -> Option<(usize, usize)> {
+    extern "system" {
+        fn GetCurrentThreadStackLimits(low: *mut usize, high: *mut usize);
+    }
+    let (mut low, mut high) = (0usize, 0usize);
+    // SAFETY: writes the calling thread's reserved stack range into locals.
+    unsafe { GetCurrentThreadStackLimits(&mut low, &mut high) };
+    (high > low).then_some((low, high))
+}
+
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "macos",
+    target_os = "ios",
+    windows
+)))]
+pub fn stack_bounds() -> Option<(usize, usize)> {
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn this_frame_is_inside_the_stack() {
+        let (low, high) = super::stack_bounds().expect("stack bounds");
+        let here = super::stack_position();
+        assert!(
+            low < here && here < high,
+            "{low:#x} < {here:#x} < {high:#x}"
+        );
+    }
+}

@@ -397,6 +397,13 @@ impl JsHandler {
     /// # Safety
     /// Owner thread, live env; `t` is this thread's state.
     unsafe fn call_js(&self, t: *const env::Thread) -> bool {
+        // Too deep in the stack, V8 would refuse to enter JavaScript, and
+        // Node could not report that to 'uncaughtException' either: the
+        // innermost synchronous call throws instead, once C has returned.
+        // SAFETY: this thread's state, alive while the thread runs.
+        if unsafe { !(*t).closure_may_enter() } {
+            return false;
+        }
         let env = self.env;
         let mut scope = ptr::null_mut();
         // Directly under a synchronous call, share its scope; JavaScript then
@@ -444,6 +451,15 @@ impl JsHandler {
                     sys::napi_get_and_clear_last_exception(env, &mut error);
                     // As any uncaught error: once per throw, to 'uncaughtException'.
                     sys::napi_fatal_exception(env, error);
+                    // Node could not run its handler (V8 refused to enter
+                    // JavaScript this deep, under a smaller --stack-size than
+                    // the estimate): report it as a refusal instead of leaving
+                    // an exception pending for whatever N-API call comes next.
+                    sys::napi_is_exception_pending(env, &mut pending);
+                    if pending {
+                        sys::napi_get_and_clear_last_exception(env, &mut error);
+                        (*t).refuse_closure();
+                    }
                 }
             }
             if !scope.is_null() {

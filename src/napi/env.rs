@@ -9,9 +9,10 @@ use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Once};
 
-use napi::sys;
+use napi::{sys, Env};
+use napi_derive::napi;
 
-use super::{napi_ok, Cx};
+use super::{napi_ok, Cx, Js};
 use crate::call::Outcome;
 
 /// Set once the process runs its exit handlers: from then on no thread
@@ -70,6 +71,9 @@ thread_local! {
             depth: Cell::new(0),
             epoch: Cell::new(0),
             call_scope: Cell::new(ptr::null()),
+            call_floor: Cell::new(0),
+            closure_floor: Cell::new(0),
+            stack_refused: Cell::new(false),
         }
     };
 }
@@ -101,6 +105,107 @@ pub struct Thread {
     /// The handle scope of the synchronous call whose C code is running
     /// right now (NULL while JavaScript runs, and outside calls).
     pub call_scope: Cell<*const CallScope>,
+    /// The lowest stack address from which a synchronous call may start
+    /// (see [`init_stack`]); 0 while unknown.
+    call_floor: Cell<usize>,
+    /// The lowest stack address from which a closure may call into
+    /// JavaScript; 0 while unknown.
+    closure_floor: Cell<usize>,
+    /// A closure call under the innermost synchronous call was refused for
+    /// want of stack: that call throws when C returns. Each call keeps its
+    /// own (see [`SyncGuard`]), whatever calls nested in it later do.
+    stack_refused: Cell<bool>,
+}
+
+/// The most synchronous calls one thread may be in at once (JavaScript ->
+/// `ffi.call` -> C -> closure -> JavaScript -> `ffi.call` ...): the next one
+/// throws `ERR_FFI_STACK_EXHAUSTED`. A level with small frames takes about
+/// 3.4 KiB of stack (Node 20, x86-64; the main thread died at level 288),
+/// so 128 levels take about 440 KiB of the main thread's 984 KiB, leaving
+/// room for the callbacks' own frames; deeper or bigger frames meet the
+/// stack check first.
+pub const MAX_SYNC_DEPTH: u32 = 128;
+
+/// The stack a closure must find left above V8's limit to call into
+/// JavaScript: room for the dispatcher, a callback of modest depth, and for
+/// reporting what it throws to 'uncaughtException' (Node exits with code 7
+/// when it cannot run that handler). That report alone took 42 KiB with an
+/// empty handler and up to 56 KiB with one that logs the error (Node 20).
+pub const CLOSURE_RESERVE: usize = 96 * 1024;
+
+/// The stack a synchronous call must find left: what libffi may copy onto
+/// it by value, and then a closure's reserve.
+pub const CALL_RESERVE: usize = crate::cif::MAX_BY_VALUE + CLOSURE_RESERVE;
+
+/// V8's default `--stack-size` on the main thread, in KiB.
+const V8_STACK_KB: usize = 984;
+
+/// What Node keeps below a Worker's JavaScript stack for native code
+/// (`kStackBufferSize` in node_worker.cc): the Worker's V8 limit is that far
+/// above the low end of its thread's stack.
+const WORKER_STACK_BUFFER: usize = 192 * 1024;
+
+/// Works out where this thread's JavaScript stack ends, which N-API does not
+/// tell: V8 allows `--stack-size` KiB (`v8_stack_kb`, default 984) below
+/// where the thread started on the main thread, and a Worker's stack less
+/// Node's reserve below it. Both are estimated from the thread's stack as
+/// the system reports it, and the higher of the two taken: no lower than
+/// V8's real limit, so the checks refuse early rather than late (in a
+/// Worker with a large stack, from 984 KiB deep rather than near 4 MiB).
+pub fn init_stack(t: &Thread, v8_stack_kb: Option<usize>) {
+    let Some((low, high)) = crate::os::stack_bounds() else {
+        return;
+    };
+    let kb = v8_stack_kb.unwrap_or(V8_STACK_KB);
+    let limit = low
+        .saturating_add(WORKER_STACK_BUFFER)
+        .max(high.saturating_sub(kb.saturating_mul(1024)));
+    t.call_floor.set(limit.saturating_add(CALL_RESERVE));
+    t.closure_floor.set(limit.saturating_add(CLOSURE_RESERVE));
+}
+
+/// Sets up this thread's stack checks (see [`init_stack`]): index.js passes
+/// V8's `--stack-size` if the process was started with one, else undefined.
+#[napi]
+pub fn stack_init(env: Env, v8_stack_kb: Js) -> napi::Result<()> {
+    let cx = Cx::new(&env);
+    let kb = cx.opt_number(v8_stack_kb, &|| "stackInit: v8StackKb".into())?;
+    let kb = kb
+        .filter(|k| k.is_finite() && *k >= 1.0)
+        .map(|k| k as usize);
+    THREAD.with(|t| init_stack(t, kb));
+    Ok(())
+}
+
+impl Thread {
+    /// Whether a closure called here may call into JavaScript: false (and
+    /// the innermost synchronous call, if any, will throw) when too little
+    /// stack is left.
+    pub fn closure_may_enter(&self) -> bool {
+        if crate::os::stack_position() >= self.closure_floor.get() {
+            return true;
+        }
+        self.refuse_closure();
+        false
+    }
+
+    /// Records that a closure call was refused for want of stack, for the
+    /// innermost synchronous call to report (nothing to report outside one).
+    pub fn refuse_closure(&self) {
+        if self.depth.get() > 0 {
+            self.stack_refused.set(true);
+        }
+    }
+}
+
+/// The error of a closure call refused for want of stack.
+fn closure_refused_error() -> crate::error::Error {
+    crate::error::Error::StackExhausted(format!(
+        "ffi.call: a JavaScript closure called during this call could not run: less than {} KiB \
+         of this thread's stack was left for JavaScript (C received a zeroed result); \
+         call it with less stack in use, or from fewer nested calls",
+        CLOSURE_RESERVE / 1024
+    ))
 }
 
 /// A handle scope that the closures called by one synchronous call share,
@@ -340,14 +445,30 @@ pub fn mark_ending() {
     }
 }
 
-/// Marks this thread as blocked in a synchronous call while it lives.
-pub struct SyncGuard<'a>(&'a Thread);
+/// Marks this thread as blocked in a synchronous call while it lives; holds
+/// the enclosing call's `stack_refused`, put back when this one ends.
+pub struct SyncGuard<'a>(&'a Thread, bool);
 
 /// Marks the thread whose state is `t` as blocked in a synchronous call.
 /// Only this thread writes what it publishes, so plain stores do: a waiter
 /// reads `blocked` and, once it gives up, tags `abandoned` with the epoch.
-pub fn enter_sync(t: &Thread) -> SyncGuard<'_> {
+/// Refused, before anything reaches C, at [`MAX_SYNC_DEPTH`] nested calls
+/// or with less than [`CALL_RESERVE`] of stack left.
+pub fn enter_sync(t: &Thread) -> Result<SyncGuard<'_>, crate::error::Error> {
     let depth = t.depth.get();
+    if depth >= MAX_SYNC_DEPTH {
+        return Err(crate::error::Error::StackExhausted(format!(
+            "ffi.call: this thread is already in {depth} nested synchronous calls \
+             (JavaScript -> ffi.call -> C -> closure -> JavaScript ...), the limit"
+        )));
+    }
+    if crate::os::stack_position() < t.call_floor.get() {
+        return Err(crate::error::Error::StackExhausted(format!(
+            "ffi.call: less than {} KiB of this thread's stack is left ({depth} synchronous \
+             calls deep); a call needs that much for libffi's copies and its closures",
+            CALL_RESERVE / 1024
+        )));
+    }
     t.depth.set(depth + 1);
     if depth == 0 {
         let epoch = t.epoch.get() + 1;
@@ -358,7 +479,7 @@ pub fn enter_sync(t: &Thread) -> SyncGuard<'_> {
             s.blocked.store(epoch, Ordering::Release);
         }
     }
-    SyncGuard(t)
+    Ok(SyncGuard(t, t.stack_refused.replace(false)))
 }
 
 /// Counts one synchronous call out; the environment's shared state if that
@@ -378,17 +499,28 @@ fn exit_sync(t: &Thread) -> Option<&EnvShared> {
 }
 
 impl SyncGuard<'_> {
-    /// Leaves the call; true when it was the outermost one and another
-    /// thread gave up waiting for this thread meanwhile.
-    pub fn leave(self) -> bool {
-        let t = self.0;
+    /// Leaves the call; an error when a closure called during it was
+    /// refused for want of stack, or when it was the outermost one and
+    /// another thread gave up waiting for this thread meanwhile.
+    pub fn leave(self) -> Result<(), crate::error::Error> {
+        let (t, outer) = (self.0, self.1);
         std::mem::forget(self);
-        exit_sync(t).is_some_and(|s| s.abandoned.load(Ordering::Acquire) == t.epoch.get())
+        let refused = t.stack_refused.replace(outer);
+        let abandoned =
+            exit_sync(t).is_some_and(|s| s.abandoned.load(Ordering::Acquire) == t.epoch.get());
+        if refused {
+            Err(closure_refused_error())
+        } else if abandoned {
+            Err(super::call::deadlock_error())
+        } else {
+            Ok(())
+        }
     }
 }
 
 impl Drop for SyncGuard<'_> {
     fn drop(&mut self) {
+        self.0.stack_refused.set(self.1);
         exit_sync(self.0);
     }
 }

@@ -86,7 +86,7 @@ unsafe extern "C" fn call_fast(
         // whole numbers below 2^53 (so the conversion is exact; as a signed
         // integer it is one instruction, as an unsigned one seven).
         let slot = unsafe { &*((*control).to_int_unchecked::<i64>() as usize as *const Checked) };
-        let guard = env::enter_sync(t);
+        let guard = env::enter_sync(t)?;
         // Callbacks that C makes during the call share this scope; it
         // closes (if a callback opened it) before the call returns.
         let scope = env::CallScope::new(cx.env);
@@ -114,8 +114,10 @@ unsafe extern "C" fn call_fast(
         drop(scope);
         let outcome = outcome?;
         t.last.set(outcome);
-        if guard.leave() {
-            return Err(super::call::deadlock_error());
+        if let Err(e) = guard.leave() {
+            // The call throws: nobody takes its result.
+            PENDING.with(|p| p.borrow_mut().take());
+            return Err(e);
         }
         Ok(pending)
     }));

@@ -4,7 +4,7 @@
 use napi::{sys, Env};
 use napi_derive::napi;
 
-use super::{napi_ok, Cx, Js};
+use super::{Cx, Js};
 use crate::error::Error;
 use crate::pointer::{self, POINTER_SIZE};
 
@@ -72,17 +72,23 @@ pub fn reinterpret(
     cx.external_buffer(at, length).map(Js)
 }
 
+/// A JavaScript string of the UTF-8 `bytes`; `ERR_OUT_OF_RANGE` when V8
+/// cannot make one that long (its limit is 2^29 - 24 UTF-16 units on 64-bit
+/// targets, which only the result's length tells exactly).
 fn c_string(cx: &Cx, bytes: &[u8]) -> napi::Result<Js> {
     let mut v = std::ptr::null_mut();
-    // SAFETY: `bytes` is a live slice; invalid UTF-8 becomes U+FFFD.
-    unsafe {
-        napi_ok!(sys::napi_create_string_utf8(
-            cx.env,
-            bytes.as_ptr().cast(),
-            bytes.len() as isize,
-            &mut v
-        ))
+    // SAFETY: `bytes` is a live slice; invalid UTF-8 becomes U+FFFD. A
+    // length past isize::MAX cannot be a slice's.
+    let status = unsafe {
+        sys::napi_create_string_utf8(cx.env, bytes.as_ptr().cast(), bytes.len() as isize, &mut v)
     };
+    if status != sys::Status::napi_ok {
+        cx.drop_pending_exception();
+        return Err(cx.throw(Error::OutOfRange(format!(
+            "ffi.readCString: the string is {} bytes long, more than a JavaScript string can hold",
+            bytes.len()
+        ))));
+    }
     Ok(Js(v))
 }
 
