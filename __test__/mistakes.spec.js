@@ -95,3 +95,16 @@ test('typeInfo: size, alignment and type code of builtin and struct types', (t) 
   t.throws(() => ffi.typeInfo(Buffer.alloc(4)), { code: 'ERR_INVALID_ARG_VALUE' })
   t.throws(() => ffi.typeInfo(42), { code: 'ERR_INVALID_ARG_TYPE' })
 })
+
+test('a closure called after Closure.free: zero, not a closure made since, and one warning', (t) => {
+  const r = runChild('freed-closure.js')
+  t.is(r.signal, null, r.stderr)
+  t.is(r.status, 0, r.stderr)
+  t.deepEqual(JSON.parse(r.stdout), {
+    before: 3,
+    after: 0,
+    again: 0,
+    other: 200,
+    warnings: [{ name: 'FFIWarning', code: 'FFI_CLOSURE_CALLED_AFTER_FREE' }],
+  })
+})

@@ -33,6 +33,34 @@ pub const SLOTS: usize = 256;
 /// thread's last slots.
 pub const RESERVED: usize = 64;
 
+/// Where the next claim starts looking: slots are taken round-robin, so a
+/// freed slot is the last to be taken again and a stale pointer to it keeps
+/// reaching an empty slot (zero, and a warning) for as long as possible,
+/// not another closure.
+static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// What runs, once per process, the first time C calls a slot that holds
+/// no closure (a closure called after it was freed or collected): the
+/// N-API layer makes it a process warning.
+static ON_EMPTY_CALL: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
+static EMPTY_CALLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Sets what runs the first time an empty slot is called (first call wins).
+pub fn on_empty_call(hook: fn()) {
+    let _ = ON_EMPTY_CALL.set(hook);
+}
+
+/// An empty slot was called: the hook, once per process.
+#[cold]
+#[inline(never)]
+fn empty_called() {
+    if !EMPTY_CALLED.swap(true, std::sync::atomic::Ordering::AcqRel) {
+        if let Some(hook) = ON_EMPTY_CALL.get() {
+            hook();
+        }
+    }
+}
+
 /// Slots free: taken down by one before a claim looks for a slot (so a
 /// claim that got past it always finds one), put back after a release.
 static FREE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(SLOTS);
@@ -128,6 +156,7 @@ mod table {
     fn enter(slot: usize, regs: &Regs) -> u64 {
         let t = TARGETS[slot].load(Ordering::Acquire);
         if t.is_null() {
+            super::empty_called();
             return 0;
         }
         // SAFETY: a claimed slot points at its closure's Target, which lives
@@ -236,7 +265,10 @@ impl Slot {
             // SAFETY: alive (caller's word).
             let float_ret = unsafe { (*target).shape.float_ret };
             loop {
-                for (index, cell) in table::TARGETS.iter().enumerate() {
+                let start = NEXT.load(Ordering::Relaxed);
+                for k in 0..SLOTS {
+                    let index = (start + k) % SLOTS;
+                    let cell = &table::TARGETS[index];
                     let taken = cell.compare_exchange(
                         std::ptr::null_mut(),
                         target.cast_mut(),
@@ -244,6 +276,7 @@ impl Slot {
                         Ordering::Relaxed,
                     );
                     if taken.is_ok() {
+                        NEXT.store((index + 1) % SLOTS, Ordering::Relaxed);
                         let (r, c) = (index / 16, index % 16);
                         let code = if float_ret {
                             table::FLOAT_ENTRIES[r][c] as usize
@@ -261,7 +294,7 @@ impl Slot {
             all(target_arch = "aarch64", not(windows))
         )))]
         {
-            let _ = (target, keep_free, &FREE);
+            let _ = (target, keep_free, &FREE, &NEXT, empty_called as fn());
             None
         }
     }

@@ -606,6 +606,13 @@ unsafe extern "C" fn run_queued(
     _ctx: *mut c_void,
     data: *mut c_void,
 ) {
+    if data == env::WARN_EMPTY_CALL {
+        if !env.is_null() {
+            // SAFETY: the JavaScript thread of a live env.
+            unsafe { emit_warning(env) };
+        }
+        return;
+    }
     // SAFETY: the reference that run_remote queued, reclaimed once here.
     let req = unsafe { Arc::from_raw(data as *const Request) };
     let mut st = req.lock();
@@ -650,6 +657,51 @@ unsafe extern "C" fn run_queued(
         }
         *st = ReqState::Done;
         req.done.notify_all();
+    }
+}
+
+/// `process.emitWarning(...)`: C called a closure's entry after the closure
+/// was freed or collected (it got zero). Failures are ignored: a warning is
+/// not worth an exception.
+///
+/// # Safety
+/// The JavaScript thread of a live env, inside a callback that may call
+/// into JavaScript.
+unsafe fn emit_warning(env: sys::napi_env) {
+    let cx = Cx { env };
+    let message = "C called a closure after it was freed (ffi.Closure.free) or garbage-collected; \
+                   it got a zeroed result. Keep the closure's pointer Buffer reachable for as long \
+                   as C may call it.";
+    let (Ok(msg), Ok(kind), Ok(code)) = (
+        cx.string(message),
+        cx.string("FFIWarning"),
+        cx.string("FFI_CLOSURE_CALLED_AFTER_FREE"),
+    ) else {
+        return;
+    };
+    // SAFETY: valid env; every value is used in the callback's scope.
+    unsafe {
+        let (mut global, mut process, mut emit, mut result) = (
+            ptr::null_mut(),
+            ptr::null_mut(),
+            ptr::null_mut(),
+            ptr::null_mut(),
+        );
+        if sys::napi_get_global(env, &mut global) != sys::Status::napi_ok
+            || sys::napi_get_named_property(env, global, c"process".as_ptr(), &mut process)
+                != sys::Status::napi_ok
+            || sys::napi_get_named_property(env, process, c"emitWarning".as_ptr(), &mut emit)
+                != sys::Status::napi_ok
+        {
+            return;
+        }
+        let args = [msg, kind, code];
+        if sys::napi_call_function(env, process, emit, 3, args.as_ptr(), &mut result)
+            != sys::Status::napi_ok
+        {
+            let mut error = ptr::null_mut();
+            sys::napi_get_and_clear_last_exception(env, &mut error);
+        }
     }
 }
 

@@ -383,6 +383,26 @@ impl EnvShared {
     }
 }
 
+/// Every environment with closure dispatch, for messages that belong to no
+/// closure in particular (see [`warn_empty_call`]).
+static ALL: Mutex<Vec<std::sync::Weak<EnvShared>>> = Mutex::new(Vec::new());
+
+/// What the thread-safe function receives instead of a closure call: emit
+/// the warning that a closure was called after it was freed.
+pub const WARN_EMPTY_CALL: *mut c_void = 1 as *mut c_void;
+
+/// C called a compiled-in entry that holds no closure (once per process):
+/// queue a process warning on the first live environment. Called from any
+/// thread, off N-API.
+fn warn_empty_call() {
+    let all = ALL.lock().unwrap_or_else(|e| e.into_inner());
+    for env in all.iter().filter_map(std::sync::Weak::upgrade) {
+        if env.enqueue(WARN_EMPTY_CALL) {
+            return;
+        }
+    }
+}
+
 /// This thread's environment state, made on first use with its
 /// thread-safe function (unref'd: closures do not keep the loop alive).
 pub fn get_or_init(cx: &Cx, call_js: CallJs) -> napi::Result<Arc<EnvShared>> {
@@ -431,6 +451,12 @@ pub fn get_or_init(cx: &Cx, call_js: CallJs) -> napi::Result<Arc<EnvShared>> {
         unsafe { libc::atexit(on_exit) };
     });
     crate::stats::ENVIRONMENTS.up();
+    {
+        let mut all = ALL.lock().unwrap_or_else(|e| e.into_inner());
+        all.retain(|w| w.strong_count() > 0);
+        all.push(Arc::downgrade(&shared));
+    }
+    crate::entry::on_empty_call(warn_empty_call);
     THREAD.with(|t| t.shared.set(Arc::as_ptr(&shared)));
     CURRENT.with(|c| *c.borrow_mut() = Some(shared.clone()));
     Ok(shared)
