@@ -389,7 +389,7 @@ static ALL: Mutex<Vec<std::sync::Weak<EnvShared>>> = Mutex::new(Vec::new());
 
 /// What the thread-safe function receives instead of a closure call: emit
 /// the warning that a closure was called after it was freed.
-pub const WARN_EMPTY_CALL: *mut c_void = 1 as *mut c_void;
+pub const WARN_EMPTY_CALL: *mut c_void = ptr::dangling_mut();
 
 /// C called a compiled-in entry that holds no closure (once per process):
 /// queue a process warning on the first live environment. Called from any
