@@ -126,6 +126,13 @@ export declare function offsetsOf(t: Js): Js
  */
 export declare function prepCif(abi: Js, nfixed: Js, types: Js): Js
 
+/**
+ * `ffi.read` of foreign memory: a copy of `length` bytes at
+ * `address + offset` (NULL refused; that the bytes are there is the
+ * caller's word, as in C).
+ */
+export declare function readAt(address: Js, offset: Js, length: Js): Js
+
 /** The C string in `buf` from `offset`, never read past the Buffer's end. */
 export declare function readCString(buf: Js, offset: Js): Js
 
@@ -137,6 +144,9 @@ export declare function readCStringAt(address: Js, offset: Js): Js
 
 /** The address stored in `buf` at `offset`. */
 export declare function readPointer(buf: Js, offset: Js): Js
+
+/** `ffi.read` of a Buffer with a length: a copy, never past its end. */
+export declare function readView(buf: Js, offset: Js, length: Js): Js
 
 /**
  * Memory at `address + offset`, `length` bytes: a Buffer over it, or for
@@ -183,5 +193,14 @@ export declare function takeResult(rvalue: Js): void
  */
 export declare function typeInfo(t: Js): Js
 
+/**
+ * `ffi.write` into foreign memory at `address + offset`: returns the
+ * bytes written (NULL refused; that there is room is the caller's word).
+ */
+export declare function writeAt(address: Js, offset: Js, source: Js): number
+
 /** Stores `address` in `buf` at `offset`. */
 export declare function writePointer(buf: Js, offset: Js, address: Js): void
+
+/** `ffi.write` into a Buffer with a length, never past its end. */
+export declare function writeView(buf: Js, offset: Js, source: Js): number

@@ -302,6 +302,23 @@ export function reinterpret(ptr: Buffer, length: number, offset?: number): Buffe
  *   outside `buf`, or a string longer than V8's longest.
  */
 export function readCString(buf: Buffer, offset?: number): string
+
+/**
+ * A Node-owned copy of `length` bytes at `ptr` + `offset`. From a zero-length
+ * pointer Buffer it reads foreign memory (the caller's word that the bytes are
+ * there; NULL throws `ERR_FFI_NULL_POINTER`); from a Buffer with a length it
+ * never reads past the end (`ERR_OUT_OF_RANGE`). Needs no Buffer over foreign
+ * memory, so it works where those are refused (Electron).
+ */
+export function read(ptr: Buffer | ArrayBufferView, offset: number, length: number): Buffer
+
+/**
+ * Copies `source` (the bytes of a Buffer, TypedArray or DataView, or a
+ * string's UTF-8 without a NUL) to `ptr` + `offset`: into foreign memory for
+ * a zero-length pointer Buffer (NULL throws), never past the end of a Buffer
+ * with a length. Returns the number of bytes written.
+ */
+export function write(ptr: Buffer | ArrayBufferView, offset: number, source: ArrayBufferView | string): number
 /** A NUL-terminated UTF-8 copy of `string`: `Buffer.byteLength(string) + 1` bytes. */
 export function allocCString(string: string): Buffer
 /** This platform's byte order. */
@@ -386,6 +403,8 @@ declare const ffi: {
   writePointer: typeof writePointer
   reinterpret: typeof reinterpret
   readCString: typeof readCString
+  read: typeof read
+  write: typeof write
   allocCString: typeof allocCString
   endianness: typeof endianness
   stats: typeof stats

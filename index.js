@@ -721,6 +721,30 @@ function readCString(buf, offset = 0) {
   return native.readCString(buf, offset)
 }
 
+/**
+ * A Node-owned copy of `length` bytes at `ptr` plus `offset`: from a
+ * zero-length pointer Buffer, foreign memory (the caller's word that it is
+ * there, as in C; NULL throws); from a Buffer with a length, never past its
+ * end. Needs no Buffer over foreign memory.
+ */
+function read(ptr, offset, length) {
+  const a = knownAddress(ptr)
+  if (a !== undefined && byteLengthOf(ptr) === 0) return native.readAt(a, offset, length)
+  return native.readView(ptr, offset, length)
+}
+
+/**
+ * Copies `source` (a Buffer, TypedArray or DataView's bytes, or a string's
+ * UTF-8, no NUL added) to `ptr` plus `offset`: into foreign memory for a
+ * zero-length pointer Buffer, else never past the Buffer's end. Returns the
+ * bytes written.
+ */
+function write(ptr, offset, source) {
+  const a = knownAddress(ptr)
+  if (a !== undefined && byteLengthOf(ptr) === 0) return native.writeAt(a, offset, source)
+  return native.writeView(ptr, offset, source)
+}
+
 function allocCString(string) {
   if (typeof string !== 'string') {
     fail('ERR_INVALID_ARG_TYPE', `ffi.allocCString: expected a string, got ${describe(string)}`)
@@ -775,6 +799,8 @@ const ffi = {
   reinterpret,
   readCString,
   allocCString,
+  read,
+  write,
   endianness: info.endianness,
   stats,
 }

@@ -33,6 +33,8 @@ export const {
   reinterpret,
   readCString,
   allocCString,
+  read,
+  write,
   endianness,
   stats,
   dlopen,

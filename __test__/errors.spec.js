@@ -207,3 +207,11 @@ test('regression (fuzz): a length past the Buffer limit is our RangeError', (t) 
   ffi.writePointer(holder, 0, b)
   expectRange(() => ffi.readPointer(holder, 0, tooLong))
 })
+
+test('CIFVar: an unpromoted variadic argument is named, with the type to use', (t) => {
+  const e = t.throws(() => ffi.CIFVar(1, ffi.types.int, ffi.types.pointer, ffi.types.double, ffi.types.float), { code: 'FFI_BAD_ARGTYPE' })
+  t.regex(e.message, /argument 2 \(variadic argument 1\) is float; C promotes it to double \(ffi\.types\.double\)/)
+  t.is(e.errno, ffi.FFI_BAD_ARGTYPE)
+  const e2 = t.throws(() => ffi.CIFVar(1, ffi.types.int, ffi.types.pointer, ffi.types.int16), { code: 'FFI_BAD_ARGTYPE' })
+  t.regex(e2.message, /argument 1 \(variadic argument 0\) is a 16-bit integer; C promotes it to int/)
+})

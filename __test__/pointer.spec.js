@@ -2,6 +2,7 @@
 
 const test = require('ava')
 const { ffi, fx } = require('./helpers/c')
+const { runChild } = require('./helpers/child')
 
 const P = ffi.sizeof.pointer
 
@@ -129,3 +130,33 @@ test('ffi/buffer adds pointer methods to Buffer.prototype only when required', (
   t.is(b.readPointerBE(P).address(), target.address())
   t.throws(() => b.readPointerBE(P + 1), { code: 'ERR_OUT_OF_RANGE' })
 })
+
+for (const [mode, env] of [
+  ['', {}],
+  [' without external Buffers (as in Electron)', { FFI_TEST_NO_EXTERNAL_BUFFERS: '1' }],
+]) {
+  test(`read and write: copies in and out of C's memory, bounds on Buffers${mode}`, (t) => {
+    const r = runChild('read-write.js', [], { env })
+    t.is(r.status, 0, r.stderr)
+    t.deepEqual(JSON.parse(r.stdout), {
+      read: 'world',
+      readIsNodeOwned: true,
+      written: 5,
+      afterString: 'HELLO, world',
+      writtenView: 5,
+      afterView: 'HELLO, WORLD',
+      strlen: 12,
+      bufferRead: 'cde',
+      bufferWrite: 2,
+      buffer: 'abcdXY',
+      errors: {
+        readPast: 'ERR_OUT_OF_RANGE',
+        writePast: 'ERR_OUT_OF_RANGE',
+        readNull: 'ERR_FFI_NULL_POINTER',
+        writeNull: 'ERR_FFI_NULL_POINTER',
+        negative: 'ERR_OUT_OF_RANGE',
+        badSource: 'ERR_INVALID_ARG_TYPE',
+      },
+    })
+  })
+}

@@ -83,6 +83,11 @@ pub unsafe fn prepare(
         }
     };
     if let Some(s) = FfiStatus::from_raw(status) {
+        if let (FfiStatus::BadArgType, Some(n)) = (s, sig.nfixed) {
+            if let Some(e) = unpromoted(ctx, n, atypes) {
+                return Err(e);
+            }
+        }
         return Err(Error::ffi(s, ctx));
     }
     // Sizes are known now: libffi lays out hand-built aggregates in prep.
@@ -96,6 +101,33 @@ pub unsafe fn prepare(
         )));
     }
     Ok(())
+}
+
+/// The error for a variadic argument that C would have promoted (a
+/// `float` to `double`, an integer narrower than `int` to `int`), which
+/// libffi refuses without saying which one: named, with the fix.
+fn unpromoted(ctx: &str, nfixed: usize, atypes: &[*mut ffi_type]) -> Option<Error> {
+    use libffi_sys::{
+        FFI_TYPE_FLOAT, FFI_TYPE_SINT16, FFI_TYPE_SINT8, FFI_TYPE_UINT16, FFI_TYPE_UINT8,
+    };
+    atypes.iter().enumerate().skip(nfixed).find_map(|(i, &t)| {
+        // SAFETY: the caller of prepare vouches that every type is readable.
+        let code = unsafe { (*t).type_ };
+        let (name, to) = match code {
+            FFI_TYPE_FLOAT => ("float", "double (ffi.types.double)"),
+            FFI_TYPE_SINT8 | FFI_TYPE_UINT8 => ("an 8-bit integer", "int (ffi.types.int)"),
+            FFI_TYPE_SINT16 | FFI_TYPE_UINT16 => ("a 16-bit integer", "int (ffi.types.int)"),
+            _ => return None,
+        };
+        Some(Error::ffi(
+            FfiStatus::BadArgType,
+            format!(
+                "{ctx}: argument {i} (variadic argument {}) is {name}; C promotes it to {to} \
+                 in a variadic call: describe it as that type and store it as one",
+                i - nfixed
+            ),
+        ))
+    })
 }
 
 /// What a prepared CIF takes by value: each argument's size rounded up to 8,

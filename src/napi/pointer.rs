@@ -121,3 +121,96 @@ pub fn read_c_string_at(env: Env, address: Js, offset: Js) -> napi::Result<Js> {
     let bytes = unsafe { pointer::c_string_bytes(at as *const u8, None) };
     c_string(&cx, bytes)
 }
+
+/// A Node-owned copy of `length` bytes at `from` (JavaScript turns it into
+/// a Buffer of its own: no external memory is involved).
+///
+/// # Safety
+/// `length` bytes at `from` are readable.
+unsafe fn copy_out(cx: &Cx, from: *const u8, length: usize) -> napi::Result<Js> {
+    let (buf, mem) = cx.node_buffer(length)?;
+    if length > 0 {
+        // SAFETY: readable (caller's word); `mem` is a fresh Buffer of length.
+        unsafe { std::ptr::copy_nonoverlapping(from, mem, length) };
+    }
+    Ok(Js(buf))
+}
+
+/// `ffi.read` of foreign memory: a copy of `length` bytes at
+/// `address + offset` (NULL refused; that the bytes are there is the
+/// caller's word, as in C).
+#[napi]
+pub fn read_at(env: Env, address: Js, offset: Js, length: Js) -> napi::Result<Js> {
+    let cx = Cx::new(&env);
+    let offset = cx.index(offset, 0, &|| "ffi.read: offset".into())?;
+    let length = cx.index(length, 0, &|| "ffi.read: length".into())?;
+    let at = offset_address(&cx, "ffi.read", address, offset)?;
+    cx.check(pointer::check_span(usize::MAX - at, 0, length, &|| {
+        "ffi.read".into()
+    }))?;
+    // SAFETY: non-NULL, no overflow; the rest is the caller's word.
+    unsafe { copy_out(&cx, at as *const u8, length) }
+}
+
+/// `ffi.read` of a Buffer with a length: a copy, never past its end.
+#[napi]
+pub fn read_view(env: Env, buf: Js, offset: Js, length: Js) -> napi::Result<Js> {
+    let cx = Cx::new(&env);
+    let what = || "ffi.read".to_string();
+    let r = cx.view(buf, &what)?;
+    let offset = cx.index(offset, 0, &|| "ffi.read: offset".into())?;
+    let length = cx.index(length, 0, &|| "ffi.read: length".into())?;
+    cx.check(pointer::check_span(r.len, offset, length, &what))?;
+    // SAFETY: the span was checked against the Buffer.
+    unsafe { copy_out(&cx, r.ptr.add(offset), length) }
+}
+
+/// The bytes `ffi.write` copies: a view's (through N-API: 0 once detached)
+/// or a string's UTF-8 encoding (no NUL added).
+fn source_bytes(cx: &Cx, source: Js) -> napi::Result<Vec<u8>> {
+    if cx.type_of(source)? == sys::ValueType::napi_string {
+        return Ok(cx.get_string(source)?.into_bytes());
+    }
+    let r = cx.view(source, &|| "ffi.write: source".into())?;
+    if r.len == 0 {
+        return Ok(Vec::new());
+    }
+    // SAFETY: a live view of r.len readable bytes.
+    Ok(unsafe { std::slice::from_raw_parts(r.ptr, r.len) }.to_vec())
+}
+
+/// `ffi.write` into foreign memory at `address + offset`: returns the
+/// bytes written (NULL refused; that there is room is the caller's word).
+#[napi]
+pub fn write_at(env: Env, address: Js, offset: Js, source: Js) -> napi::Result<f64> {
+    let cx = Cx::new(&env);
+    let offset = cx.index(offset, 0, &|| "ffi.write: offset".into())?;
+    let at = offset_address(&cx, "ffi.write", address, offset)?;
+    let bytes = source_bytes(&cx, source)?;
+    cx.check(pointer::check_span(
+        usize::MAX - at,
+        0,
+        bytes.len(),
+        &|| "ffi.write".into(),
+    ))?;
+    // SAFETY: non-NULL, no overflow; room is the caller's word, as in C.
+    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), at as *mut u8, bytes.len()) };
+    Ok(bytes.len() as f64)
+}
+
+/// `ffi.write` into a Buffer with a length, never past its end.
+#[napi]
+pub fn write_view(env: Env, buf: Js, offset: Js, source: Js) -> napi::Result<f64> {
+    let cx = Cx::new(&env);
+    let what = || "ffi.write".to_string();
+    let offset = cx.index(offset, 0, &|| "ffi.write: offset".into())?;
+    let bytes = source_bytes(&cx, source)?;
+    // Read the target after the source: a string's conversion runs no
+    // JavaScript, so nothing can detach it in between.
+    let r = cx.view(buf, &what)?;
+    cx.check(pointer::check_span(r.len, offset, bytes.len(), &what))?;
+    // SAFETY: the span was checked against the Buffer; `bytes` is a copy,
+    // so an overlap with the target does not matter.
+    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), r.ptr.add(offset), bytes.len()) };
+    Ok(bytes.len() as f64)
+}
