@@ -172,11 +172,27 @@ unsafe fn all_integer(t: *mut ffi_type) -> bool {
     }
 }
 
+/// Whether direct calls (and the compiled-in closure entries, which take
+/// their plans from here) are used: on x86-64 System V (Linux, macOS), where
+/// the test-suite runs them; on AArch64 only with `FFI_UNTESTED_FAST_PATHS=1`
+/// in the environment when the module loads, until they have run there.
+/// Everywhere else every call and closure goes through libffi.
+pub fn enabled() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| {
+        cfg!(all(target_arch = "x86_64", not(windows)))
+            || std::env::var_os("FFI_UNTESTED_FAST_PATHS").is_some_and(|v| v == "1")
+    })
+}
+
 /// The plan for a non-variadic CIF on the default ABI, if it has one here.
 ///
 /// # Safety
 /// `cif` must be prepared, with its types alive.
 pub unsafe fn plan(cif: *const ffi_cif, variadic: bool) -> Option<Plan> {
+    if !enabled() {
+        return None;
+    }
     #[cfg(not(any(
         all(target_arch = "x86_64", not(windows)),
         all(target_arch = "aarch64", not(windows))
