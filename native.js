@@ -2,7 +2,7 @@
 
 // Loads the native binary through the generated loader (binding.js): a
 // local build next to this file first (ffi.<triple>.node), then the
-// platform package ffi-<triple>. When nothing fits, the error says which
+// platform package libffi-raw-<triple>. When nothing fits, the error says which
 // platform this is and what was tried.
 
 function platformTriple() {
@@ -24,8 +24,8 @@ try {
   const error = new Error(
     `ffi: no native binary for this platform (${triple}, Node ${process.version}). ` +
       `Tried ${require('node:path').join(__dirname, `ffi.${triple}.node`)} (a local build: npm run build) ` +
-      `and the package ffi-${triple} (an optional dependency of ffi: reinstall without --no-optional, ` +
-      'or check that this platform is one ffi publishes).',
+      `and the package libffi-raw-${triple} (an optional dependency of libffi-raw: reinstall without ` +
+      '--no-optional, or check that this platform is one libffi-raw publishes).',
   )
   error.code = 'ERR_FFI_NO_BINARY'
   error.cause = cause

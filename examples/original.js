@@ -1,5 +1,7 @@
 // SPEC's original example, verbatim. Inside this checkout `require('ffi')`
-// resolves to the package itself (a self-reference through "exports").
+// resolves to the package itself: the devDependency "ffi": "file:." links
+// node_modules/ffi to this directory, as `npm install ffi@npm:libffi-raw`
+// does for a user.
 const ffi = require('ffi');
 const dlopen = require('ffi/dlopen');
 require('ffi/buffer');
