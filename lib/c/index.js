@@ -1,0 +1,426 @@
+'use strict'
+
+// require('ffi/c'): C declarations and the C type system (cdef, typeof,
+// sizeof, alignof, offsetof, istype, abi, os, arch), LuaJIT's FFI in
+// JavaScript, on top of the raw module.
+
+const util = require('node:util')
+const ffi = require('../../index.js')
+const T = require('./types.js')
+const { Scope, parseDeclarations, parseTypeName, sameType } = require('./parser.js')
+const { error } = require('./errors.js')
+
+// ---- the declarations of this environment ----
+
+const root = new Scope(undefined)
+const predefined = {
+  int8_t: T.INT8,
+  uint8_t: T.UINT8,
+  int16_t: T.INT16,
+  uint16_t: T.UINT16,
+  int32_t: T.INT32,
+  uint32_t: T.UINT32,
+  int64_t: T.INT64,
+  uint64_t: T.UINT64,
+  intptr_t: T.intOfSize(T.POINTER_SIZE, false),
+  uintptr_t: T.intOfSize(T.POINTER_SIZE, true),
+  ptrdiff_t: T.intOfSize(T.POINTER_SIZE, false),
+  size_t: T.intOfSize(T.POINTER_SIZE, true),
+  ssize_t: T.intOfSize(T.POINTER_SIZE, false),
+  wchar_t: T.WINDOWS ? T.UINT16 : T.INT32,
+}
+for (const [name, t] of Object.entries(predefined)) {
+  root.typedefs.set(name, t)
+  root.weak.add(name)
+}
+root.typedefs.set('va_list', require('./parser.js').vaList())
+root.typedefs.set('__builtin_va_list', require('./parser.js').vaList())
+root.weak.add('va_list')
+root.weak.add('__builtin_va_list')
+
+/**
+ * Parses C declarations and records them for this environment. A failed
+ * cdef records nothing.
+ */
+function cdef(source) {
+  if (typeof source !== 'string') {
+    throw error('ERR_INVALID_ARG_TYPE', `cdef: expected a string of C declarations, got ${typeof source}`)
+  }
+  const tx = root.begin()
+  try {
+    parseDeclarations(source, tx)
+  } catch (e) {
+    root.rollback(tx)
+    throw e
+  }
+  root.commit(tx)
+}
+
+// ---- ctypes ----
+
+const CT = Symbol('ffi/c ctype')
+const typeCache = new Map()
+
+/** The CType of a type string, ctype or cdata. */
+function resolve(ct, params, what) {
+  if (typeof ct === 'string') {
+    params = params.map((q) => ((typeof q === 'function' || typeof q === 'object') && q !== null && q[CT] instanceof T.CType ? q[CT] : q))
+    if (params.length === 0) {
+      const hit = typeCache.get(ct)
+      if (hit !== undefined && hit.scopeVersion === scopeVersion()) return hit.type
+    }
+    let type
+    try {
+      type = parseTypeName(ct, root, params)
+    } catch (e) {
+      if (e.code === 'ERR_FFI_CDEF') {
+        if (/unknown type/.test(e.message)) throw error('ERR_FFI_UNKNOWN_TYPE', `${what}: ${e.message.replace(/^cdef: \d+:\d+: /, '')} in '${ct}'`)
+        throw error('ERR_INVALID_ARG_VALUE', `${what}: cannot parse '${ct}': ${e.message.replace(/^cdef: /, '')}`)
+      }
+      throw e
+    }
+    if (params.length === 0) typeCache.set(ct, { type, scopeVersion: scopeVersion() })
+    return type
+  }
+  if ((typeof ct === 'function' || typeof ct === 'object') && ct !== null) {
+    const t = ct[CT]
+    if (t instanceof T.CType) return t
+  }
+  throw error('ERR_INVALID_ARG_TYPE', `${what}: expected a C type (a string, a ctype or a cdata), got ${describe(ct)}`)
+}
+
+// The type-string cache is cleared by every cdef (a typedef may change what
+// a string means), cheaply: a version number.
+let version = 0
+function scopeVersion() {
+  return version
+}
+const cdefRaw = cdef
+function cdefVersioned(source) {
+  cdefRaw(source)
+  version++
+}
+
+function describe(v) {
+  if (v === null) return 'null'
+  if (typeof v === 'function') return 'a function'
+  if (typeof v === 'object') return Array.isArray(v) ? 'an array' : 'an object'
+  return `${typeof v} ${String(v).slice(0, 30)}`
+}
+
+/** The public ctype of a CType: a function (a constructor) with its information. */
+function ctypeOf(t) {
+  if (t.cache !== undefined && t.cache.ctype !== undefined) return t.cache.ctype
+  if (t.cache === undefined) t.cache = {}
+  const text = T.spell(t)
+  const f = {
+    [text]: function () {
+      throw error('ERR_INVALID_ARG_VALUE', `${text}: creating C data is not available yet (ffi/c part 2)`)
+    },
+  }[text]
+  Object.defineProperty(f, CT, { value: t })
+  const get = (name, fn) => Object.defineProperty(f, name, { get: fn, enumerable: true, configurable: false })
+  Object.defineProperty(f, 'name', { value: text, configurable: false })
+  get('kind', () => t.kind)
+  get('size', () => t.size)
+  get('alignment', () => t.align)
+  get('fields', () => (t.fields === undefined ? undefined : fieldsOf(t)))
+  get('element', () => (t.kind === 'array' ? ctypeOf(t.element) : undefined))
+  Object.defineProperty(f, 'length', { get: () => (t.kind === 'array' ? t.length : undefined), configurable: false })
+  get('target', () => (t.kind === 'pointer' ? ctypeOf(t.target) : undefined))
+  get('returns', () => (t.kind === 'function' ? ctypeOf(t.returns) : undefined))
+  get('parameters', () => (t.kind === 'function' ? t.params.map((p) => Object.freeze({ name: p.name, type: ctypeOf(p.type) })) : undefined))
+  get('variadic', () => (t.kind === 'function' ? t.variadic : undefined))
+  get('ffiType', () => ffiTypeOf(t))
+  Object.defineProperty(f, 'toString', { value: () => `ctype<${text}>` })
+  Object.defineProperty(f, util.inspect.custom, { value: () => `ctype<${text}>` })
+  Object.defineProperty(f, Symbol.toPrimitive, { value: (hint) => (hint === 'number' ? NaN : `ctype<${text}>`) })
+  t.cache.ctype = f
+  return f
+}
+
+function fieldsOf(t) {
+  if (t.cache.fields === undefined) {
+    t.cache.fields = Object.freeze(
+      t.fields.map((fd) => {
+        const o = { name: fd.name, type: ctypeOf(fd.type), offset: fd.offset }
+        if (fd.bitSize !== undefined) {
+          o.bitOffset = fd.bitOffset
+          o.bitSize = fd.bitSize
+        }
+        return Object.freeze(o)
+      }),
+    )
+  }
+  return t.cache.fields
+}
+
+/** `typeof(ct, ...params)`: the ctype of a C type string, ctype or cdata. */
+function typeOf(ct, ...params) {
+  return ctypeOf(resolve(ct, params, 'typeof'))
+}
+
+/** How many elements a `nelem` argument asks for (a number or a bigint). */
+function count(n, what) {
+  if (typeof n === 'bigint') {
+    if (n < 0n || n > BigInt(Number.MAX_SAFE_INTEGER)) throw error('ERR_OUT_OF_RANGE', `${what}: ${n} is not a valid count`)
+    return Number(n)
+  }
+  if (typeof n !== 'number') throw error('ERR_INVALID_ARG_TYPE', `${what}: expected a number or a bigint, got ${describe(n)}`)
+  if (!Number.isSafeInteger(n) || n < 0) throw error('ERR_OUT_OF_RANGE', `${what}: ${n} is not a valid count`)
+  return n
+}
+
+/** `sizeof(ct[, nelem])`. */
+function sizeOf(ct, nelem) {
+  const t = resolve(ct, [], 'sizeof').base
+  if (t.kind === 'array' && t.vla) {
+    if (nelem === undefined) return undefined
+    return t.element.size * count(nelem, 'sizeof: nelem')
+  }
+  if ((t.kind === 'struct' || t.kind === 'union') && t.vla) {
+    const last = t.fields[t.fields.length - 1]
+    if (nelem === undefined) return t.size
+    const n = count(nelem, 'sizeof: nelem')
+    return Math.ceil(Math.max(t.size, last.offset + last.type.element.size * n) / t.align) * t.align
+  }
+  if (t.kind === 'void' || t.kind === 'function') return undefined
+  if (!t.complete) return undefined
+  return t.size
+}
+
+/** `alignof(ct)`. */
+function alignOf(ct) {
+  const t = resolve(ct, [], 'alignof').base
+  if (t.kind === 'array') return t.element.align
+  return t.align
+}
+
+/** `offsetof(ct, field)`: the byte offset, undefined for an unknown field. */
+function offsetOf(ct, field) {
+  const t = resolve(ct, [], 'offsetof').base
+  if (t.kind !== 'struct' && t.kind !== 'union') throw error('ERR_INVALID_ARG_VALUE', `offsetof: ${T.spell(t)} is not a struct or union`)
+  if (typeof field !== 'string') throw error('ERR_INVALID_ARG_TYPE', `offsetof: expected a field name, got ${describe(field)}`)
+  const f = t.fields.find((x) => x.name === field)
+  return f === undefined ? undefined : f.offset
+}
+
+/** `istype(ct, obj)`: whether `obj` is a ctype or cdata of type `ct`. */
+function isType(ct, obj) {
+  const t = resolve(ct, [], 'istype')
+  if ((typeof obj !== 'function' && typeof obj !== 'object') || obj === null) return false
+  const o = obj[CT]
+  if (!(o instanceof T.CType)) return false
+  return compatible(t, o)
+}
+
+/** C's compatibility, qualifiers ignored (pointers: their targets'). */
+function compatible(a, b) {
+  a = a.base
+  b = b.base
+  if (a === b) return true
+  if (a.kind === 'pointer' && b.kind === 'pointer') {
+    if (a.target.base.kind === 'void' || b.target.base.kind === 'void') return true
+    return compatible(a.target, b.target)
+  }
+  return sameType(a, b)
+}
+
+// ---- ffi_type for the raw module ----
+
+const P = ffi.sizeof.pointer
+const FFI_TYPE_SIZE = ffi.sizeof.ffi_type
+
+/** The raw ffi_type (a type Buffer) of a C type; undefined where none exists. */
+function ffiTypeOf(t) {
+  t = t.base
+  if (t.cache === undefined) t.cache = {}
+  if (t.cache.ffiType !== undefined) return t.cache.ffiType || undefined
+  let r = null
+  switch (t.kind) {
+    case 'void':
+      r = ffi.types.void
+      break
+    case 'bool':
+      r = ffi.types.uint8
+      break
+    case 'int':
+    case 'enum': {
+      const size = t.size
+      r = size > 8 ? bytesType(t.size, t.align) : ffi.types[`${t.unsigned ? 'u' : ''}int${size * 8}`]
+      break
+    }
+    case 'float':
+      r = t.size === 4 ? ffi.types.float : t.size === 8 ? ffi.types.double : t === T.LONGDOUBLE ? ffi.types.longdouble : bytesType(t.size, t.align)
+      break
+    case 'complex':
+      r = ffi.StructType(ffiTypeOf(t.element), ffiTypeOf(t.element))
+      break
+    case 'pointer':
+      r = ffi.types.pointer
+      break
+    case 'array':
+      r = t.vla || t.length === undefined ? null : handBuilt(t.size, t.align, Array(t.length).fill(ffiTypeOf(t.element)))
+      break
+    case 'struct':
+    case 'union':
+      r = !t.complete || t.vla ? null : recordType(t)
+      break
+    default:
+      r = null
+  }
+  t.cache.ffiType = r
+  return r || undefined
+}
+
+/**
+ * A struct's ffi_type, built by hand: C's size and alignment (libffi keeps
+ * a struct type whose size is already set), and elements that libffi's
+ * own placement puts where C put the members, so that calls classify the
+ * struct as the C compiler does: scalar members at their offsets, bytes for
+ * padding the natural placement would not make, for packed (unaligned)
+ * members and for bitfields.
+ */
+function recordType(t) {
+  const elements = []
+  let at = 0
+  const pad = (to) => {
+    while (at < to) {
+      elements.push(ffi.types.uint8)
+      at++
+    }
+  }
+  const place = (type, offset, size, align) => {
+    if (offset % align === 0 && Math.ceil(at / align) * align === offset) {
+      elements.push(type)
+      at = offset + size
+    } else {
+      pad(offset)
+      for (let i = 0; i < size; i++) elements.push(ffi.types.uint8)
+      at = offset + size
+    }
+  }
+  if (t.kind === 'union') {
+    // The largest member stands for the union's bytes.
+    let big
+    for (const f of t.fields) if (f.bitSize === undefined && (big === undefined || f.type.size > big.type.size)) big = f
+    if (big !== undefined) place(ffiTypeOf(big.type), 0, big.type.size, big.type.align)
+    pad(t.size)
+    return handBuilt(t.size, t.align, elements)
+  }
+  let i = 0
+  const fields = t.fields.filter((f) => !f.anonymous)
+  // Flattened fields of anonymous members come in offset order already.
+  fields.sort((a, b) => a.offset - b.offset || (a.bitOffset || 0) - (b.bitOffset || 0))
+  while (i < fields.length) {
+    const f = fields[i]
+    if (f.bitSize !== undefined) {
+      // A run of bitfields: the bytes their units cover, as bytes.
+      let end = f.offset + Math.ceil((f.bitOffset + f.bitSize) / 8)
+      while (i + 1 < fields.length && fields[i + 1].bitSize !== undefined) {
+        i++
+        const g = fields[i]
+        end = Math.max(end, g.offset + Math.ceil((g.bitOffset + g.bitSize) / 8))
+      }
+      if (f.offset < at) {
+        // shares bytes already covered
+      }
+      pad(Math.max(at, f.offset))
+      const unit = f.type.size
+      const from = at
+      if (from % unit === 0 && (end - from) % unit === 0) {
+        const ut = ffiTypeOf(T.intOfSize(unit, true))
+        for (let o = from; o < end; o += unit) elements.push(ut)
+        at = end
+      } else pad(end)
+      i++
+      continue
+    }
+    if (f.offset < at) {
+      i++
+      continue
+    }
+    const ft = f.type
+    const ffiT = ffiTypeOf(ft)
+    if (ffiT === undefined) {
+      // A flexible array member adds nothing.
+      i++
+      continue
+    }
+    place(ffiT, f.offset, ft.size, ft.align)
+    i++
+  }
+  pad(t.size)
+  if (elements.length === 0) elements.push(ffi.types.uint8)
+  return handBuilt(t.size, t.align, elements)
+}
+
+/** An opaque type of `size` bytes (__int128, _Float128): bytes. */
+function bytesType(size, align) {
+  return handBuilt(size, align, Array(size).fill(ffi.types.uint8))
+}
+
+/** An ffi_type of kind struct with its size and alignment set, over `elements`. */
+function handBuilt(size, align, elements) {
+  const type = Buffer.alloc(FFI_TYPE_SIZE)
+  const list = Buffer.alloc(P * (elements.length + 1))
+  elements.forEach((e, i) => ffi.writePointer(list, i * P, e))
+  if (P === 8) type.writeBigUInt64LE(BigInt(size), 0)
+  else type.writeUInt32LE(size, 0)
+  const E = ffi.endianness
+  type[`writeUInt16${E}`](align, P)
+  type[`writeUInt16${E}`](ffi.TYPE_STRUCT, P + 2)
+  ffi.writePointer(type, FFI_TYPE_SIZE - P, list)
+  return type
+}
+
+// ---- target information ----
+
+const ARCHES = { x64: 'x64', ia32: 'x86', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64', ppc: 'ppc', mips: 'mips', mipsel: 'mips', mips64el: 'mips64', s390x: 's390x', riscv64: 'riscv64', loong64: 'loongarch64' }
+const arch = ARCHES[process.arch] || process.arch
+const OSES = { win32: 'Windows', linux: 'Linux', darwin: 'OSX', freebsd: 'BSD', openbsd: 'BSD', netbsd: 'BSD', sunos: 'POSIX', aix: 'POSIX', android: 'Linux' }
+const osName = OSES[process.platform] || 'Other'
+
+/** `abi(param)`: LuaJIT's target properties. */
+function abi(param) {
+  switch (param) {
+    case '32bit':
+      return P === 4
+    case '64bit':
+      return P === 8
+    case 'le':
+      return ffi.endianness === 'LE'
+    case 'be':
+      return ffi.endianness === 'BE'
+    case 'fpu':
+      return true
+    case 'hardfp':
+      return process.arch === 'arm64' || process.arch === 'arm'
+    case 'softfp':
+      return false
+    case 'eabi':
+      return process.arch === 'arm'
+    case 'win':
+      return process.platform === 'win32'
+    case 'uwp':
+      return false
+    case 'gc64':
+      return P === 8
+    default:
+      return false
+  }
+}
+
+const api = {
+  cdef: cdefVersioned,
+  typeof: typeOf,
+  sizeof: sizeOf,
+  alignof: alignOf,
+  offsetof: offsetOf,
+  istype: isType,
+  abi,
+  os: osName,
+  arch,
+}
+
+module.exports = api

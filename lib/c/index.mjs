@@ -1,0 +1,7 @@
+// ESM entry of ffi/c: the same namespace as require('ffi/c'), with named exports.
+import c from './index.js'
+
+export default c
+export const { cdef, sizeof, alignof, offsetof, istype, abi, os, arch } = c
+const typeOf = c.typeof
+export { typeOf as typeof }
