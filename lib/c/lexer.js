@@ -133,7 +133,7 @@ function tokenize(src) {
         t.col = startCol
         continue
       }
-      tokens.push({ k: ID, v, line, col: startCol })
+      tokens.push({ k: ID, v, line, col: startCol, num: undefined })
       i = j
       continue
     }
@@ -162,8 +162,14 @@ function tokenize(src) {
     }
     const list = PUNCT_BY_CHAR.get(src[i])
     if (list !== undefined) {
-      const p = list.find((q) => src.startsWith(q, i))
-      tokens.push({ k: PUNCT, v: p, line, col: startCol })
+      let p = list[list.length - 1]
+      for (let k = 0; k < list.length; k++) {
+        if (src.startsWith(list[k], i)) {
+          p = list[k]
+          break
+        }
+      }
+      tokens.push({ k: PUNCT, v: p, line, col: startCol, num: undefined })
       i += p.length
       continue
     }

@@ -15,6 +15,26 @@ const CALLCONV = new Set(['__cdecl', '_cdecl', '__stdcall', '_stdcall', '__fastc
 const BASIC = new Set(['void', 'char', 'short', 'int', 'long', 'float', 'double', 'signed', '__signed', '__signed__', 'unsigned', '_Bool', 'bool', '_Complex', '__complex__', 'complex', '__int128', '__int128_t', '__uint128_t', '_Float128', '__float128', '_Float64', '_Float32', '_Float64x', '_Float32x', '_Float16', '__fp16', '__bf16', '__builtin_va_list', '__int8', '__int16', '__int32', '__int64'])
 const ATTRIBUTE = new Set(['__attribute__', '__attribute', '__declspec'])
 const ASM = new Set(['asm', '__asm__', '__asm'])
+const NO_STORAGE = new Set()
+
+// One lookup per identifier in specifiers: its category.
+const K_STORAGE = 1
+const K_QUAL = 2
+const K_CALLCONV = 3
+const K_ATTR = 4
+const K_BASIC = 5
+const K_RECORD = 6
+const K_TYPEOF = 7
+const KEYWORDS = new Map()
+for (const w of STORAGE) KEYWORDS.set(w, K_STORAGE)
+for (const w of Object.keys(QUALIFIERS)) KEYWORDS.set(w, K_QUAL)
+for (const w of CALLCONV) KEYWORDS.set(w, K_CALLCONV)
+for (const w of ATTRIBUTE) KEYWORDS.set(w, K_ATTR)
+for (const w of BASIC) KEYWORDS.set(w, K_BASIC)
+for (const w of ['struct', 'union', 'enum']) KEYWORDS.set(w, K_RECORD)
+for (const w of ['__typeof__', '__typeof', 'typeof']) KEYWORDS.set(w, K_TYPEOF)
+/** basic type keywords (sorted, joined) -> their type */
+const BASIC_TYPES = new Map()
 
 /**
  * The declarations of one environment. A cdef works on a transaction
@@ -275,7 +295,7 @@ class Parser {
       const value = convertConst(init, t)
       const old = scope.lookup('constants', name)
       if (old !== undefined && old.value !== value) this.redefine(`constant '${name}'`, String(old.value), String(value), start)
-      scope.constants.set(name, { value, type: t })
+      scope.constants.set(name, { value, big: typeof value === 'number' ? (Number.isInteger(value) ? BigInt(value) : undefined) : value, type: t, float: t.kind === 'float' })
       return
     }
     const old = scope.lookup('variables', name)
@@ -298,9 +318,9 @@ class Parser {
    * declaration: `{ type, storage: Set, attrs }`.
    */
   specifiers(allowStorage) {
-    const storage = new Set()
+    let storage = NO_STORAGE
     let qual = 0
-    const counts = Object.create(null)
+    let words
     let named
     let record
     let packed = false
@@ -311,18 +331,20 @@ class Parser {
     const first = this.peek()
     for (;;) {
       const t = this.peek()
-      if (t.k === PUNCT && t.v === '$' ) break
       if (t.k !== ID) break
       const v = t.v
-      if (STORAGE.has(v)) {
-        if (!allowStorage && v !== '__extension__' && v !== 'register') this.fail(`unexpected '${v}'`)
-        storage.add(v)
-        this.next()
+      const kind = KEYWORDS.get(v)
+      if (kind === K_BASIC) {
+        if (named !== undefined || record !== undefined) break
+        if (words === undefined) words = [v]
+        else words.push(v)
+        any = true
+        this.i++
         continue
       }
-      if (v in QUALIFIERS) {
+      if (kind === K_QUAL) {
         qual |= QUALIFIERS[v]
-        this.next()
+        this.i++
         if (v === '_Atomic' && this.is('(')) {
           // _Atomic(type): the type.
           this.next()
@@ -333,35 +355,35 @@ class Parser {
         }
         continue
       }
-      if (CALLCONV.has(v)) {
-        cc = v.replace(/^_+/, '')
-        this.next()
+      if (kind === K_STORAGE) {
+        if (!allowStorage && v !== '__extension__' && v !== 'register') this.fail(`unexpected '${v}'`)
+        if (storage === NO_STORAGE) storage = new Set()
+        storage.add(v)
+        this.i++
         continue
       }
-      if (ATTRIBUTE.has(v)) {
+      if (kind === K_CALLCONV) {
+        cc = v.replace(/^_+/, '')
+        this.i++
+        continue
+      }
+      if (kind === K_ATTR) {
         const a = this.attributes()
         if (a.packed) packed = true
         if (a.aligned) aligned = Math.max(aligned, a.aligned)
         if (a.mode !== undefined) mode = a.mode
         continue
       }
-      if (BASIC.has(v)) {
-        if (named !== undefined || record !== undefined) break
-        counts[v] = (counts[v] || 0) + 1
-        any = true
-        this.next()
-        continue
-      }
-      if (v === 'struct' || v === 'union' || v === 'enum') {
+      if (kind === K_RECORD) {
         if (any) break
-        this.next()
+        this.i++
         record = v === 'enum' ? this.enumSpecifier(t) : this.recordSpecifier(v, t)
         any = true
         continue
       }
-      if (v === '__typeof__' || v === '__typeof' || v === 'typeof') {
+      if (kind === K_TYPEOF) {
         if (any) break
-        this.next()
+        this.i++
         this.expect('(')
         named = this.typeName()
         this.expect(')')
@@ -373,7 +395,7 @@ class Parser {
         if (td !== undefined) {
           named = td
           any = true
-          this.next()
+          this.i++
           continue
         }
       }
@@ -387,7 +409,16 @@ class Parser {
     let type
     if (record !== undefined) type = record
     else if (named !== undefined) type = named
-    else if (Object.keys(counts).length > 0) type = this.basicType(counts, first)
+    else if (words !== undefined) {
+      const key = words.length === 1 ? words[0] : words.sort().join(' ')
+      type = BASIC_TYPES.get(key)
+      if (type === undefined) {
+        const counts = Object.create(null)
+        for (const w of words) counts[w] = (counts[w] || 0) + 1
+        type = this.basicType(counts, first)
+        BASIC_TYPES.set(key, type)
+      }
+    }
     else if (storage.size > 0 || qual) type = T.INT32 // implicit int
     else {
       const t = this.peek()
@@ -460,12 +491,9 @@ class Parser {
 
   /** A copy of a scalar or record type with a larger alignment (aligned(n) on a typedef). */
   overAligned(type, align) {
-    const t = Object.assign(new T.CType(type.kind, type.size, align), type)
+    const t = T.copyOf(type.base)
     t.align = align
     t.base = t
-    t.qual = 0
-    t.derived = undefined
-    t.cache = undefined
     // GCC keeps the size: only where the type starts changes.
     return type.qual ? T.qualified(t, type.qual) : t
   }
@@ -627,10 +655,12 @@ class Parser {
       if (this.accept('=')) value = toBig(this.constant())
       t.constants.set(nameTok.v, value)
       const old = scope.lookup('constants', nameTok.v)
-      if (old !== undefined && old.value !== value && BigInt(old.value) !== value) {
+      if (old !== undefined && old.big !== value) {
         this.redefine(`constant '${nameTok.v}'`, String(old.value), String(value), nameTok)
       }
-      scope.constants.set(nameTok.v, { value, type: t, enumerator: true })
+      // An enumerator is an int while the enum is being declared (GCC
+      // gives a value past int the type that holds it).
+      scope.constants.set(nameTok.v, constantOf(value, value >= -0x80000000n && value <= 0x7fffffffn ? T.INT32 : literalType({ value: value < 0n ? -value : value, longs: 0, unsigned: value > 0x7fffffffffffffffn, decimal: false }), t))
       next = value + 1n
       if (!this.accept(',')) {
         this.expect('}', 'after the enumerators')
@@ -645,11 +675,6 @@ class Parser {
       t.element = fixed
       t.complete = true
     } else T.finishEnum(t, attrs.packed || tail.packed)
-    // Enumerators of values that fit in int are ints; others take the enum's type.
-    for (const [name, v] of t.constants) {
-      const c = scope.constants.get(name)
-      c.value = Number(v) === Number(v) && v >= -0x80000000n && v <= 0x7fffffffn ? Number(v) : t.size === 8 ? v : Number(v)
-    }
     if (key !== undefined) {
       const old = scope.lookup('tags', key)
       if (old !== undefined && old.complete && old.constants.size > 0) {
@@ -713,26 +738,26 @@ class Parser {
     for (;;) {
       if (this.accept('[')) {
         while (this.peek().k === ID && (this.peek().v in QUALIFIERS || this.peek().v === 'static')) this.next()
-        if (this.accept(']')) suffixes.push({ array: true, n: undefined })
+        if (this.accept(']')) suffixes.push({ array: true, n: undefined, vla: false })
         else if (this.is('?') && this.is(']', 1)) {
           this.next()
           this.next()
-          suffixes.push({ array: true, vla: true })
+          suffixes.push({ array: true, n: undefined, vla: true })
         } else if (this.is('$') && this.is(']', 1)) {
           const tok = this.next()
           this.next()
           if (this.params.length === 0) this.fail("'$' without a parameter", tok)
           const p = this.params.shift()
-          suffixes.push({ array: true, n: dimension(p, tok) })
+          suffixes.push({ array: true, n: dimension(p, tok), vla: false })
         } else if (this.is('*') && this.is(']', 1)) {
           this.next()
           this.next()
-          suffixes.push({ array: true, n: undefined })
+          suffixes.push({ array: true, n: undefined, vla: false })
         } else {
           const tok = this.peek()
           const n = this.constant()
           this.expect(']')
-          suffixes.push({ array: true, n: dimension(n.v, tok) })
+          suffixes.push({ array: true, n: dimension(n.v, tok), vla: false })
         }
         continue
       }
@@ -744,41 +769,35 @@ class Parser {
       break
     }
     this.leave()
-    const apply = (b) => {
-      let type = b
-      for (const q of ptrs) type = T.qualified(T.pointerTo(type), q)
-      for (let i = suffixes.length - 1; i >= 0; i--) {
-        const s = suffixes[i]
-        if (s.array) {
-          if (type.kind === 'function') this.fail('an array of functions', nameTok || t)
-          if (type.kind === 'void') this.fail('an array of void', nameTok || t)
-          type = T.arrayOf(type, s.n, s.vla)
-        } else {
-          if (type.kind === 'function' || type.kind === 'array') this.fail(`a function returning ${type.kind === 'array' ? 'an array' : 'a function'}`, nameTok || t)
-          type = T.functionOf(type, s.params, s.variadic, s.cc)
-        }
+    // The derivations in the order they apply to the base type: this
+    // level's pointers, its suffixes from the last, then the inner
+    // declarator's.
+    const ops = ptrs
+    for (let i = suffixes.length - 1; i >= 0; i--) ops.push(suffixes[i])
+    if (inner !== undefined) for (let i = 0; i < inner.ops.length; i++) ops.push(inner.ops[i])
+    const d = { name: inner !== undefined ? inner.name : name, ops, type: undefined, asm: undefined, align: 0, tok: nameTok || t }
+    if (base !== undefined) d.type = this.applyOps(base, ops, d.tok)
+    return d
+  }
+
+  /** Applies a declarator's derivations to its base type. */
+  applyOps(base, ops, tok) {
+    let type = base
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i]
+      if (typeof op === 'number') {
+        type = T.pointerTo(type)
+        if (op !== 0) type = T.qualified(type, op)
+      } else if (op.array) {
+        if (type.kind === 'function') this.fail('an array of functions', tok)
+        if (type.kind === 'void') this.fail('an array of void', tok)
+        type = T.arrayOf(type, op.n, op.vla)
+      } else {
+        if (type.kind === 'function' || type.kind === 'array') this.fail(`a function returning ${type.kind === 'array' ? 'an array' : 'a function'}`, tok)
+        type = T.functionOf(type, op.params, op.variadic, op.cc)
       }
-      return type
     }
-    const self = {
-      name,
-      asm: undefined,
-      align: 0,
-      apply,
-      get type() {
-        return this._type
-      },
-      set type(v) {
-        this._type = v
-      },
-      _type: undefined,
-    }
-    if (inner !== undefined) {
-      self.name = inner.name
-      self.apply = (b) => inner.apply(apply(b))
-    }
-    if (base !== undefined) self._type = self.apply(base)
-    return self
+    return type
   }
 
   /** After '(' in a declarator: a nested declarator, not a parameter list. */
@@ -795,11 +814,11 @@ class Parser {
   parameterList() {
     const params = []
     let variadic = false
-    if (this.accept(')')) return { params, variadic, cc: undefined }
+    if (this.accept(')')) return { array: false, params, variadic, cc: undefined }
     if (this.is('void') && this.is(')', 1)) {
       this.next()
       this.next()
-      return { params, variadic, cc: undefined }
+      return { array: false, params, variadic, cc: undefined }
     }
     for (;;) {
       if (this.accept('...')) {
@@ -820,7 +839,7 @@ class Parser {
       if (!this.accept(',')) break
     }
     this.expect(')', 'after the parameters')
-    return { params, variadic, cc: undefined }
+    return { array: false, params, variadic, cc: undefined }
   }
 
   /** A type name (typeof strings, casts, sizeof). */
@@ -953,8 +972,8 @@ class Parser {
     if (t.k === ID) {
       const c = this.scope.lookup('constants', t.v)
       if (c !== undefined) {
-        const ty = c.enumerator ? (typeof c.value === 'bigint' ? c.type : T.INT32) : c.type
-        return { v: typeof c.value === 'number' && ty.kind !== 'float' ? BigInt(c.value) : c.value, t: ty.kind === 'enum' ? ty.element : ty }
+        if (c.float) return { v: c.value, t: c.type }
+        return { v: c.big, t: c.type.kind === 'enum' ? c.type.element : c.type }
       }
       throw at(t, `'${t.v}' is not a constant`)
     }
@@ -1146,6 +1165,15 @@ function binop(tok, x, y) {
   }
 }
 
+/**
+ * An enumerator: its value for JavaScript (a number; a bigint only past
+ * 2^53), for expressions (bigint) with the type C gives it, and its enum.
+ */
+function constantOf(big, type, enumType) {
+  const safe = big >= -9007199254740991n && big <= 9007199254740991n
+  return { value: safe ? Number(big) : big, big, type, float: false, enumType }
+}
+
 /** A static const's value in its declared type: a number, or a bigint for 64-bit integers. */
 function convertConst(init, t) {
   if (t.kind === 'float') return typeof init.v === 'bigint' ? Number(init.v) : init.v
@@ -1181,6 +1209,13 @@ function sameType(a, b) {
     case 'void':
     case 'complex':
       return a.base === b.base || (a.size === b.size && a.unsigned === b.unsigned && a.spelling === b.spelling)
+    case 'struct':
+    case 'union':
+      // Anonymous records declared again (a header read twice) are the
+      // same when their members are.
+      return a.tag === undefined && b.tag === undefined && a.complete && b.complete && sameLayout(a, b)
+    case 'enum':
+      return a.tag === undefined && b.tag === undefined && sameEnum(a, b)
     default:
       return false
   }

@@ -21,6 +21,7 @@ const CONST = 1
 const VOLATILE = 2
 
 let anonymousIds = 100
+let uids = 1
 
 /**
  * A C type. Every instance has the same fields (one hidden class); the ones
@@ -30,6 +31,8 @@ class CType {
   constructor(kind, size, align) {
     /** 'void' 'bool' 'int' 'float' 'complex' 'enum' 'pointer' 'array' 'struct' 'union' 'function' */
     this.kind = kind
+    /** a number unique to this type object (keys of interning maps) */
+    this.uid = uids++
     this.size = size
     this.align = align
     /** CONST | VOLATILE */
@@ -120,6 +123,15 @@ function intOfSize(size, unsigned) {
   return intType(size, unsigned)
 }
 
+/** A copy of `t` that is a type of its own (a new uid, no derived types). */
+function copyOf(t) {
+  const r = Object.assign(new CType(t.kind, t.size, t.align), t)
+  r.uid = uids++
+  r.derived = undefined
+  r.cache = undefined
+  return r
+}
+
 /** The type `t` with qualifiers `qual` added. */
 function qualified(t, qual) {
   if ((t.qual | qual) === t.qual) return t
@@ -130,6 +142,7 @@ function qualified(t, qual) {
   let r = base.derived.get(key)
   if (r === undefined) {
     r = Object.assign(new CType(base.kind, base.size, base.align), base)
+    r.uid = uids++
     r.qual = q
     r.base = base
     r.derived = undefined
@@ -170,7 +183,10 @@ function arrayOf(t, n, vla = false) {
 const functionTypes = new Map()
 /** A function type: `returns (params...)`. Interned by signature. */
 function functionOf(returns, params, variadic, cc) {
-  const key = `${typeKey(returns)}(${params.map((p) => typeKey(p.type)).join(',')}${variadic ? ',...' : ''})${cc || ''}`
+  let key = `${returns.uid}(`
+  for (let i = 0; i < params.length; i++) key += `${params[i].type.uid},`
+  if (variadic) key += '...'
+  if (cc !== undefined) key += cc
   let f = functionTypes.get(key)
   if (f === undefined) {
     f = new CType('function', undefined, undefined)
@@ -435,6 +451,7 @@ module.exports = {
   ENDIAN,
   WINDOWS,
   intOfSize,
+  copyOf,
   qualified,
   pointerTo,
   arrayOf,
