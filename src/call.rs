@@ -49,7 +49,7 @@ pub struct Checked {
     nargs: usize,
     private: bool,
     /// A direct call instead of ffi_call, for simple signatures.
-    direct: Option<crate::direct::Plan>,
+    direct: Option<crate::arch::direct::Plan>,
 }
 
 // SAFETY: the pointers are to a CIF and Buffers that the caller of `check`
@@ -115,7 +115,7 @@ pub unsafe fn check(
             None
         } else {
             // SAFETY: a prepared CIF (caller's word).
-            unsafe { crate::direct::plan(cif, variadic) }
+            unsafe { crate::arch::direct::plan(cif, variadic) }
         },
     })
 }
@@ -262,7 +262,7 @@ impl Checked {
             os::clear_last_error();
             *errno = 0;
             match &self.direct {
-                Some(plan) => crate::direct::call(plan, self.fun, args, rvalue),
+                Some(plan) => crate::arch::direct::call(plan, self.fun, args, rvalue),
                 None => ffi_call(
                     self.cif,
                     Some(std::mem::transmute::<usize, unsafe extern "C" fn()>(
@@ -305,7 +305,7 @@ impl Checked {
                 let (bits, outcome) = unsafe {
                     os::clear_last_error();
                     *errno = 0;
-                    let bits = crate::direct::call_bits(plan, self.fun, self.args);
+                    let bits = crate::arch::direct::call_bits(plan, self.fun, self.args);
                     (
                         bits,
                         Outcome {
@@ -319,7 +319,7 @@ impl Checked {
                 } else {
                     // SAFETY: no JavaScript ran: rValue is as checked, with
                     // room for the result (NULL only for void: stores nothing).
-                    unsafe { crate::direct::store(plan, bits, self.rvalue) };
+                    unsafe { crate::arch::direct::store(plan, bits, self.rvalue) };
                 }
                 Ok(outcome)
             }
@@ -393,14 +393,14 @@ impl Checked {
 #[cold]
 #[inline(never)]
 fn held_bits(
-    plan: &crate::direct::Plan,
+    plan: &crate::arch::direct::Plan,
     bits: [u64; 2],
     size: usize,
     hold: impl FnOnce(ResultBuf),
 ) {
     let mut held = ResultBuf::new(size);
     // SAFETY: `held` has room for the result.
-    unsafe { crate::direct::store(plan, bits, held.as_mut_ptr()) };
+    unsafe { crate::arch::direct::store(plan, bits, held.as_mut_ptr()) };
     hold(held);
 }
 

@@ -8,9 +8,10 @@
 //! - [`abi`]: the `ffi_abi` values of the linked libffi;
 //! - [`cif`]: preparing an `ffi_cif` in caller-owned memory;
 //! - [`call`]: `ffi_call` behind cheap checks, with `errno` capture;
-//! - [`direct`]: register-only calls for simple signatures, past `ffi_call`;
+//! - [`arch`]: calls and closure entries past libffi for register-only
+//!   signatures ([`arch::direct`], [`arch::entry`]), with each
+//!   architecture's registers in one module;
 //! - [`closure`]: `ffi_closure`s calling a [`closure::Handler`], panic-safe;
-//! - [`entry`]: compiled-in closure entries for simple signatures;
 //! - [`library`]: `dlopen`/`dlsym`/`dlclose` with per-handle errors;
 //! - [`pointer`]: bounds and address checks for the pointer helpers;
 //! - [`os`]: `errno` and `GetLastError()`;
@@ -22,11 +23,10 @@
 //! live in JavaScript.
 
 pub mod abi;
+pub mod arch;
 pub mod call;
 pub mod cif;
 pub mod closure;
-pub mod direct;
-pub mod entry;
 pub mod error;
 pub mod library;
 pub mod os;

@@ -16,8 +16,8 @@ use napi_derive::napi;
 
 use super::env::{self, EnvShared};
 use super::{napi_ok, Cx, Js, CLOSURE_TAG};
+use crate::arch::entry::{Regs, Shape};
 use crate::closure::{Closure, Handler};
-use crate::entry::{Regs, Shape};
 use crate::error::Error;
 
 /// How long another thread waits for a JavaScript thread that stays blocked
@@ -859,7 +859,7 @@ unsafe extern "C" fn finalize_closure(_env: sys::napi_env, data: *mut c_void, _h
 /// Buffers over native memory, `depth` is null and calls go to
 /// `dispatch_copies`, which works on copies of the frame. `main_thread`:
 /// whether this is the main thread's environment (a Worker's leaves the
-/// last compiled-in entries free, see [`crate::entry::RESERVED`]).
+/// last compiled-in entries free, see [`crate::arch::entry::RESERVED`]).
 #[napi]
 pub fn closure_new(
     env: Env,
@@ -931,7 +931,7 @@ pub fn closure_new(
     let keep_free = if main_thread {
         0
     } else {
-        crate::entry::RESERVED
+        crate::arch::entry::RESERVED
     };
     let closure = match Closure::new_leaving(owned, variadic, handler.clone(), keep_free) {
         Ok(c) => c,

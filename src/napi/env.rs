@@ -456,7 +456,7 @@ pub fn get_or_init(cx: &Cx, call_js: CallJs) -> napi::Result<Arc<EnvShared>> {
         all.retain(|w| w.strong_count() > 0);
         all.push(Arc::downgrade(&shared));
     }
-    crate::entry::on_empty_call(warn_empty_call);
+    crate::arch::entry::on_empty_call(warn_empty_call);
     THREAD.with(|t| t.shared.set(Arc::as_ptr(&shared)));
     CURRENT.with(|c| *c.borrow_mut() = Some(shared.clone()));
     Ok(shared)
