@@ -178,8 +178,9 @@ pub struct Closure<H: Handler> {
     entry: Code,
     code: usize,
     handler: *const H,
-    /// Read on every call: the closure owns its copy.
-    cif: OwnedCif,
+    /// The closure's own copy of its CIF: libffi's closure and an entry's
+    /// Target point at it, and read it on every call. Held, never read here.
+    _cif: OwnedCif,
 }
 
 // SAFETY: the closure memory is libffi's, freed once in Drop (libffi's
@@ -191,6 +192,7 @@ impl<H: Handler> Closure<H> {
     /// A closure with the signature of `cif` (prepared by `ffi_prep_cif_var`
     /// if `variadic`) that calls `handler`; it may take any free
     /// compiled-in entry.
+    #[cfg(test)]
     pub fn new(cif: OwnedCif, variadic: bool, handler: Arc<H>) -> Result<Self> {
         Self::new_leaving(cif, variadic, handler, 0)
     }
@@ -227,7 +229,7 @@ impl<H: Handler> Closure<H> {
                             _target: target,
                         },
                         handler,
-                        cif,
+                        _cif: cif,
                     });
                 }
                 // SAFETY: leaked just above and not handed out.
@@ -267,7 +269,7 @@ impl<H: Handler> Closure<H> {
             entry: Code::Libffi(closure),
             code: code.as_ptr() as usize,
             handler,
-            cif,
+            _cif: cif,
         };
         match FfiStatus::from_raw(status) {
             None => Ok(this),
@@ -281,13 +283,9 @@ impl<H: Handler> Closure<H> {
     }
 
     /// Whether C enters through a compiled-in entry rather than libffi.
+    #[cfg(test)]
     pub fn compiled_in(&self) -> bool {
         matches!(self.entry, Code::Entry { .. })
-    }
-
-    /// The closure's own copy of its CIF.
-    pub fn cif(&self) -> *mut ffi_cif {
-        self.cif.as_ptr()
     }
 
     /// Keeps the closure for good: for a closure C may still call when

@@ -22,16 +22,16 @@
 //! address table of pointer Buffers and the keep-alive links, which must
 //! live in JavaScript.
 
-pub mod abi;
-pub mod arch;
-pub mod call;
-pub mod cif;
-pub mod closure;
-pub mod error;
-pub mod library;
-pub mod os;
-pub mod pointer;
-pub mod stats;
-pub mod types;
+mod abi;
+mod arch;
+mod call;
+mod cif;
+mod closure;
+mod error;
+mod library;
+mod os;
+mod pointer;
+mod stats;
+mod types;
 
-pub mod napi;
+mod napi;

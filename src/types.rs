@@ -94,7 +94,9 @@ pub fn builtin_types() -> Vec<(&'static str, *mut ffi_type)> {
     builtins().iter().map(|&(name, _, t)| (name, t)).collect()
 }
 
-/// The builtin type of this fixed-width name (`"int32"`, `"pointer"`, …).
+/// The builtin type of this fixed-width name (`"int32"`, `"pointer"`, …):
+/// what the tests build their CIFs from.
+#[cfg(test)]
 pub fn builtin(name: &str) -> Option<*mut ffi_type> {
     builtins().iter().find(|b| b.0 == name).map(|&(_, _, t)| t)
 }

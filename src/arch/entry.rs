@@ -117,6 +117,8 @@ pub unsafe fn shape(cif: *const ffi_cif) -> Option<Shape> {
 /// What a slot calls: `run(self, registers)` returns the bits of the
 /// return register (a float in the low 32 bits).
 pub struct Target {
+    /// Read by the entries, which exist only where there are register calls.
+    #[cfg_attr(not(register_calls), allow(dead_code))]
     pub run: unsafe fn(&Target, &Regs) -> u64,
     /// The handler, for `run`.
     pub data: *const c_void,
