@@ -1,7 +1,10 @@
 //! libffi closures: C function pointers that call back into Rust. A
 //! [`Closure`] owns the `ffi_closure` (freed on drop) and a shared
 //! [`Handler`]; the trampoline holds its own reference to the handler for the
-//! length of each call, and never lets a panic unwind into C.
+//! length of each call, and never lets a panic unwind into C. Calls from
+//! threads other than the one a handler answers on go through [`dispatch`].
+
+pub mod dispatch;
 
 use std::os::raw::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};

@@ -12,13 +12,22 @@
 //!   signatures ([`arch::direct`], [`arch::entry`]), with each
 //!   architecture's registers in one module;
 //! - [`closure`]: `ffi_closure`s calling a [`closure::Handler`], panic-safe;
+//!   [`closure::dispatch`]: calls from other threads, queued for the
+//!   JavaScript thread ([`closure::dispatch::JsThread`]), with the rules for
+//!   giving up (environment ending, the one-second deadlock wait);
 //! - [`library`]: `dlopen`/`dlsym`/`dlclose` with per-handle errors;
 //! - [`pointer`]: bounds and address checks for the pointer helpers;
 //! - [`os`]: `errno` and `GetLastError()`;
 //! - [`stats`]: counts of live native objects, for leak checks.
 //!
-//! [`napi`] is the thin N-API layer: conversions from and to JavaScript
-//! values, and nothing else. The JavaScript surface (`index.js`) holds the
+//! [`napi`] is the N-API layer: conversions from and to JavaScript values,
+//! and what needs N-API: the thread-safe function behind
+//! [`closure::dispatch::JsThread`], the handle scopes and the dispatcher
+//! call of closures. It still holds some logic that needs none and that
+//! `cargo test` does not reach yet: a closure's per-depth frames
+//! (`napi/closure.rs`), the synchronous-call depth, epochs and stack
+//! checks (`SyncGuard` in `napi/env.rs`), and the fast path's thread-state
+//! lookup (`napi/fast.rs`). The JavaScript surface (`index.js`) holds the
 //! address table of pointer Buffers and the keep-alive links, which must
 //! live in JavaScript.
 

@@ -35,7 +35,7 @@ pub(super) fn deadlock_error() -> Error {
         "ffi.call: while this thread was blocked in ffi.call, another thread waited {} ms \
          for it to run a JavaScript closure and was given a zeroed result; call C functions \
          that call back from other threads with ffi.callAsync",
-        super::closure::DEADLOCK_WAIT.as_millis()
+        crate::closure::dispatch::DEADLOCK_WAIT.as_millis()
     ))
 }
 
