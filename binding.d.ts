@@ -51,7 +51,7 @@ export declare function closureFree(ptr: Js): void
  * Buffers over native memory, `depth` is null and calls go to
  * `dispatch_copies`, which works on copies of the frame. `main_thread`:
  * whether this is the main thread's environment (a Worker's leaves the
- * last compiled-in entries free, see [`crate::entry::RESERVED`]).
+ * last compiled-in entries free, see [`crate::arch::entry::RESERVED`]).
  */
 export declare function closureNew(cif: Js, holder: Js, dispatch: Js, dispatchCopies: Js, variadic: boolean, mainThread: boolean): Js
 

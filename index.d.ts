@@ -43,11 +43,14 @@ export type FfiErrorCode =
   | 'FFI_BAD_ARGTYPE'
   | 'ERR_FFI_DLOPEN'
   | 'ERR_FFI_DLSYM'
+  | 'ERR_FFI_DLCLOSE'
   | 'ERR_FFI_CLOSED_HANDLE'
   | 'ERR_FFI_INVALID_HANDLE'
   | 'ERR_FFI_NO_EXTERNAL_BUFFERS'
   | 'ERR_FFI_DEADLOCK'
   | 'ERR_FFI_DETACHED'
+  | 'ERR_FFI_CANCELLED'
+  | 'ERR_FFI_INTERNAL'
 
 /** The shape of every error this module throws (an Error, TypeError or RangeError). */
 export interface FfiError extends Error {

@@ -1,7 +1,6 @@
 //! `ffi_call` behind the checks that can be made cheaply, with the C error
 //! slots read right after the callee returns.
 
-use std::cell::Cell;
 use std::mem::{align_of, size_of};
 use std::os::raw::c_void;
 
@@ -25,15 +24,6 @@ pub struct Outcome {
     pub last_error: i32,
 }
 
-thread_local! {
-    static LAST: Cell<Outcome> = const { Cell::new(Outcome { errno: 0, last_error: 0 }) };
-}
-
-/// The outcome of the last synchronous call made on this thread.
-pub fn last_outcome() -> Outcome {
-    LAST.with(Cell::get)
-}
-
 /// A call whose Buffers passed the checks against its CIF, ready to run on
 /// any thread. The fast path keeps one per CIF, as it is, in a Buffer only
 /// the N-API layer writes (hence `repr(C)` and `Copy`), and repeats it.
@@ -49,7 +39,7 @@ pub struct Checked {
     nargs: usize,
     private: bool,
     /// A direct call instead of ffi_call, for simple signatures.
-    direct: Option<crate::direct::Plan>,
+    direct: Option<crate::arch::direct::Plan>,
 }
 
 // SAFETY: the pointers are to a CIF and Buffers that the caller of `check`
@@ -115,7 +105,7 @@ pub unsafe fn check(
             None
         } else {
             // SAFETY: a prepared CIF (caller's word).
-            unsafe { crate::direct::plan(cif, variadic) }
+            unsafe { crate::arch::direct::plan(cif, variadic) }
         },
     })
 }
@@ -190,11 +180,6 @@ impl Checked {
         self.rsize
     }
 
-    /// Where the checked call writes its result (the `rValue` checked).
-    pub fn rvalue(&self) -> *mut c_void {
-        self.rvalue
-    }
-
     /// A copy of this call that owns its argument values, argument array
     /// and result, for a call that runs while JavaScript goes on (whatever
     /// it then does to its Buffers, C sees only these copies).
@@ -202,7 +187,7 @@ impl Checked {
     /// # Safety
     /// The Buffers of the call are live now (as checked); the CIF stays
     /// alive until the copy has run.
-    pub unsafe fn to_owned_call(&self) -> OwnedCall {
+    pub unsafe fn to_owned_call(self) -> OwnedCall {
         let mut sizes = Vec::with_capacity(self.nargs);
         let mut total = 0usize;
         for i in 0..self.nargs {
@@ -226,7 +211,7 @@ impl Checked {
             }
         }
         let mut result = ResultBuf::new(self.rsize);
-        let mut call = *self;
+        let mut call = self;
         call.args = ptrs.as_mut_ptr();
         // The Vecs' heap memory stays where it is when they move.
         call.rvalue = if self.rsize == 0 {
@@ -262,7 +247,7 @@ impl Checked {
             os::clear_last_error();
             *errno = 0;
             match &self.direct {
-                Some(plan) => crate::direct::call(plan, self.fun, args, rvalue),
+                Some(plan) => crate::arch::direct::call(plan, self.fun, args, rvalue),
                 None => ffi_call(
                     self.cif,
                     Some(std::mem::transmute::<usize, unsafe extern "C" fn()>(
@@ -305,7 +290,7 @@ impl Checked {
                 let (bits, outcome) = unsafe {
                     os::clear_last_error();
                     *errno = 0;
-                    let bits = crate::direct::call_bits(plan, self.fun, self.args);
+                    let bits = crate::arch::direct::call_bits(plan, self.fun, self.args);
                     (
                         bits,
                         Outcome {
@@ -319,7 +304,7 @@ impl Checked {
                 } else {
                     // SAFETY: no JavaScript ran: rValue is as checked, with
                     // room for the result (NULL only for void: stores nothing).
-                    unsafe { crate::direct::store(plan, bits, self.rvalue) };
+                    unsafe { crate::arch::direct::store(plan, bits, self.rvalue) };
                 }
                 Ok(outcome)
             }
@@ -352,55 +337,20 @@ impl Checked {
         }
         outcome
     }
-
-    /// Repeats a checked call: only the argument pointers can have changed
-    /// since (JavaScript verified the Buffers are the same and attached), so
-    /// only they are checked again.
-    ///
-    /// # Safety
-    /// Every Buffer of the call still alive and unmoved, and [`perform`]'s
-    /// conditions hold.
-    ///
-    /// [`perform`]: Checked::perform
-    /// `errno` is this thread's `errno_location()`.
-    #[inline]
-    pub unsafe fn repeat(&self, errno: *mut std::os::raw::c_int) -> Result<Outcome> {
-        // SAFETY: the argument array holds nargs pointers (checked when the
-        // call was; the Buffer is the same and attached).
-        unsafe { check_args(self.args, self.nargs) }?;
-        // SAFETY: the caller's word, as for perform_at.
-        Ok(unsafe { self.perform_at(errno) })
-    }
-
-    /// [`repeat`](Checked::repeat) with the result written to `out`.
-    ///
-    /// # Safety
-    /// As [`repeat`](Checked::repeat) and [`perform_to`](Checked::perform_to).
-    #[inline(always)]
-    pub unsafe fn repeat_to(
-        &self,
-        errno: *mut std::os::raw::c_int,
-        out: *mut c_void,
-    ) -> Result<Outcome> {
-        // SAFETY: as in repeat.
-        unsafe { check_args(self.args, self.nargs) }?;
-        // SAFETY: the caller's word.
-        Ok(unsafe { self.perform_to(errno, out) })
-    }
 }
 
 /// A direct call's result bits, held in a [`ResultBuf`] (off the call path).
 #[cold]
 #[inline(never)]
 fn held_bits(
-    plan: &crate::direct::Plan,
+    plan: &crate::arch::direct::Plan,
     bits: [u64; 2],
     size: usize,
     hold: impl FnOnce(ResultBuf),
 ) {
     let mut held = ResultBuf::new(size);
     // SAFETY: `held` has room for the result.
-    unsafe { crate::direct::store(plan, bits, held.as_mut_ptr()) };
+    unsafe { crate::arch::direct::store(plan, bits, held.as_mut_ptr()) };
     hold(held);
 }
 
@@ -513,28 +463,6 @@ impl OwnedCall {
     }
 }
 
-/// Records `outcome` as this thread's last synchronous call.
-pub fn record(outcome: Outcome) {
-    LAST.with(|l| l.set(outcome));
-}
-
-/// Checks, then calls `fun` on this thread, and records the outcome as this
-/// thread's last.
-///
-/// # Safety
-/// As [`check`] and [`Checked::perform`].
-pub unsafe fn call(
-    cif: *mut ffi_cif,
-    fun: usize,
-    rvalue: Region,
-    avalues: Region,
-) -> Result<Outcome> {
-    // SAFETY: the caller vouches for everything `check` and `perform` need.
-    let outcome = unsafe { check(cif, fun, rvalue, avalues, false)?.perform() };
-    LAST.with(|l| l.set(outcome));
-    Ok(outcome)
-}
-
 /// Runs `f` with an aligned copy of the argument array in which every
 /// struct argument points to a private copy of its bytes: the callee may
 /// then write to its struct, and libffi to the array, without touching the
@@ -591,6 +519,20 @@ mod tests {
 
     fn ty(name: &str) -> *mut libffi_sys::ffi_type {
         crate::types::builtin(name).expect("a builtin type name")
+    }
+
+    /// Checks, then makes the call on this thread.
+    ///
+    /// # Safety
+    /// As [`check`] and [`Checked::perform`].
+    unsafe fn call(
+        cif: *mut ffi_cif,
+        fun: usize,
+        rvalue: Region,
+        avalues: Region,
+    ) -> Result<Outcome> {
+        // SAFETY: the caller's word.
+        Ok(unsafe { check(cif, fun, rvalue, avalues, false)?.perform() })
     }
 
     fn region<T>(v: &mut [T]) -> Region {
@@ -656,7 +598,6 @@ mod tests {
         let out = unsafe { call(&mut c, open, region(&mut rv), region(&mut av)) }.unwrap();
         assert_eq!(rv[0] as i32, -1);
         assert_eq!(out.errno, libc::ENOENT);
-        assert_eq!(last_outcome().errno, libc::ENOENT);
     }
 
     fn abs_cif(c: &mut ffi_cif, at: &mut [*mut libffi_sys::ffi_type; 1]) {

@@ -1,7 +1,10 @@
 //! libffi closures: C function pointers that call back into Rust. A
 //! [`Closure`] owns the `ffi_closure` (freed on drop) and a shared
 //! [`Handler`]; the trampoline holds its own reference to the handler for the
-//! length of each call, and never lets a panic unwind into C.
+//! length of each call, and never lets a panic unwind into C. Calls from
+//! threads other than the one a handler answers on go through [`dispatch`].
+
+pub mod dispatch;
 
 use std::os::raw::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -10,9 +13,9 @@ use std::sync::Arc;
 
 use libffi_sys::{ffi_cif, ffi_closure, ffi_closure_alloc, ffi_closure_free, ffi_prep_closure_loc};
 
+use crate::arch::direct::MAX_ARGS;
+use crate::arch::entry::{Regs, Shape, Slot, Target};
 use crate::cif::OwnedCif;
-use crate::direct::MAX_ARGS;
-use crate::entry::{Regs, Shape, Slot, Target};
 use crate::error::{Error, FfiStatus, Result};
 
 /// What a closure does when C calls it.
@@ -25,7 +28,7 @@ pub trait Handler: Send + Sync + 'static {
     /// libffi guarantees for the duration of the call.
     unsafe fn call(&self, cif: *const ffi_cif, ret: *mut c_void, args: *mut *mut c_void);
 
-    /// A call through a compiled-in entry ([`crate::entry`]), straight
+    /// A call through a compiled-in entry ([`crate::arch::entry`]), straight
     /// from the registers: Some(the return register's bits, a float in the
     /// low 32), or None to have the call laid out as libffi would and passed
     /// to [`Handler::call`] (the default). Only where
@@ -117,7 +120,7 @@ unsafe fn guarded<H: Handler>(
     }
 }
 
-/// A compiled-in entry's call ([`crate::entry`]): the handler's own
+/// A compiled-in entry's call ([`crate::arch::entry`]): the handler's own
 /// register path where it takes it ([`Handler::call_regs`]), else the
 /// registers laid out as libffi would (each argument's value, and a pointer
 /// to each) for [`Handler::call`].
@@ -165,7 +168,7 @@ unsafe fn from_entry<H: Handler>(t: &Target, regs: &Regs) -> u64 {
 enum Code {
     /// A libffi closure: its trampoline memory, freed on drop.
     Libffi(NonNull<ffi_closure>),
-    /// A compiled-in entry ([`crate::entry`]), released on drop, and the
+    /// A compiled-in entry ([`crate::arch::entry`]), released on drop, and the
     /// Target it calls (boxed: the slot points at it). Held for their drops,
     /// in this order.
     Entry { _slot: Slot, _target: Box<Target> },
@@ -178,8 +181,9 @@ pub struct Closure<H: Handler> {
     entry: Code,
     code: usize,
     handler: *const H,
-    /// Read on every call: the closure owns its copy.
-    cif: OwnedCif,
+    /// The closure's own copy of its CIF: libffi's closure and an entry's
+    /// Target point at it, and read it on every call. Held, never read here.
+    _cif: OwnedCif,
 }
 
 // SAFETY: the closure memory is libffi's, freed once in Drop (libffi's
@@ -191,6 +195,7 @@ impl<H: Handler> Closure<H> {
     /// A closure with the signature of `cif` (prepared by `ffi_prep_cif_var`
     /// if `variadic`) that calls `handler`; it may take any free
     /// compiled-in entry.
+    #[cfg(test)]
     pub fn new(cif: OwnedCif, variadic: bool, handler: Arc<H>) -> Result<Self> {
         Self::new_leaving(cif, variadic, handler, 0)
     }
@@ -205,7 +210,7 @@ impl<H: Handler> Closure<H> {
     ) -> Result<Self> {
         // SAFETY: an owned, prepared CIF whose types outlive it.
         let shape = (!variadic)
-            .then(|| unsafe { crate::entry::shape(cif.as_ptr()) })
+            .then(|| unsafe { crate::arch::entry::shape(cif.as_ptr()) })
             .flatten();
         if let Some(shape) = shape {
             let handler = Arc::into_raw(handler);
@@ -227,7 +232,7 @@ impl<H: Handler> Closure<H> {
                             _target: target,
                         },
                         handler,
-                        cif,
+                        _cif: cif,
                     });
                 }
                 // SAFETY: leaked just above and not handed out.
@@ -267,7 +272,7 @@ impl<H: Handler> Closure<H> {
             entry: Code::Libffi(closure),
             code: code.as_ptr() as usize,
             handler,
-            cif,
+            _cif: cif,
         };
         match FfiStatus::from_raw(status) {
             None => Ok(this),
@@ -281,13 +286,9 @@ impl<H: Handler> Closure<H> {
     }
 
     /// Whether C enters through a compiled-in entry rather than libffi.
+    #[cfg(test)]
     pub fn compiled_in(&self) -> bool {
         matches!(self.entry, Code::Entry { .. })
-    }
-
-    /// The closure's own copy of its CIF.
-    pub fn cif(&self) -> *mut ffi_cif {
-        self.cif.as_ptr()
     }
 
     /// Keeps the closure for good: for a closure C may still call when
@@ -433,7 +434,11 @@ mod tests {
             Arc::new(Weigh),
         )
         .unwrap();
-        assert!(c.compiled_in() || crate::entry::taken() == crate::entry::SLOTS);
+        assert!(
+            c.compiled_in()
+                || !crate::arch::direct::enabled()
+                || crate::arch::entry::taken() == crate::arch::entry::SLOTS
+        );
         type F = unsafe extern "C" fn(i8, f64, u16, f32, i32, i64) -> f64;
         // SAFETY: the closure has this signature.
         let f: F = unsafe { std::mem::transmute(c.code()) };
@@ -458,7 +463,7 @@ mod tests {
 
     #[test]
     fn more_closures_than_slots_each_answer_as_themselves() {
-        let n = crate::entry::SLOTS + 50;
+        let n = crate::arch::entry::SLOTS + 50;
         let mut all: Vec<_> = (0..n)
             .map(|i| {
                 Closure::new(owned("int32", &["int32"]), false, Arc::new(Plus(i as i32))).unwrap()
@@ -496,7 +501,7 @@ mod tests {
             owned("int32", &["int32"]),
             false,
             Arc::new(Plus(5)),
-            crate::entry::SLOTS,
+            crate::arch::entry::SLOTS,
         )
         .unwrap();
         assert!(!c.compiled_in());

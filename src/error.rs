@@ -11,11 +11,16 @@ pub enum JsClass {
     RangeError,
 }
 
-/// A libffi `ffi_status` other than `FFI_OK`.
+/// A libffi `ffi_status` other than `FFI_OK`, named as libffi names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(clippy::enum_variant_names)]
 pub enum FfiStatus {
+    /// `FFI_BAD_TYPEDEF`: a type libffi cannot lay out.
     BadTypedef,
+    /// `FFI_BAD_ABI`: an ABI this libffi does not have.
     BadAbi,
+    /// `FFI_BAD_ARGTYPE`: an argument type not allowed there (`void`, an
+    /// unpromoted variadic argument).
     BadArgType,
 }
 
@@ -74,6 +79,8 @@ pub enum Error {
     Dlopen(String),
     /// The system loader has no such symbol.
     Dlsym(String),
+    /// The system loader could not close a library (`dlclose` failed).
+    Dlclose(String),
     /// A library handle used after `dlclose`.
     ClosedHandle(String),
     /// A Buffer passed as library handle that `dlopen` did not make.
@@ -88,6 +95,12 @@ pub enum Error {
     /// JavaScript stack is (nearly) used up: too many nested synchronous
     /// calls, or too little stack left to run JavaScript and report errors.
     StackExhausted(String),
+    /// A call queued on the thread pool (`callAsync`) was cancelled before
+    /// it ran.
+    Cancelled(String),
+    /// A bug in this module, caught before it could reach C or Node (a
+    /// panic): nothing the caller did, and nothing it can fix.
+    Internal(String),
 }
 
 impl Error {
@@ -105,9 +118,12 @@ impl Error {
             Error::Ffi { .. }
             | Error::Dlopen(_)
             | Error::Dlsym(_)
+            | Error::Dlclose(_)
             | Error::ClosedHandle(_)
             | Error::NoExternalBuffers(_)
-            | Error::WouldDeadlock(_) => JsClass::Error,
+            | Error::WouldDeadlock(_)
+            | Error::Cancelled(_)
+            | Error::Internal(_) => JsClass::Error,
         }
     }
 
@@ -124,11 +140,14 @@ impl Error {
             Error::Ffi { status, .. } => status.name(),
             Error::Dlopen(_) => "ERR_FFI_DLOPEN",
             Error::Dlsym(_) => "ERR_FFI_DLSYM",
+            Error::Dlclose(_) => "ERR_FFI_DLCLOSE",
             Error::ClosedHandle(_) => "ERR_FFI_CLOSED_HANDLE",
             Error::InvalidHandle(_) => "ERR_FFI_INVALID_HANDLE",
             Error::NoExternalBuffers(_) => "ERR_FFI_NO_EXTERNAL_BUFFERS",
             Error::WouldDeadlock(_) => "ERR_FFI_DEADLOCK",
             Error::StackExhausted(_) => "ERR_FFI_STACK_EXHAUSTED",
+            Error::Cancelled(_) => "ERR_FFI_CANCELLED",
+            Error::Internal(_) => "ERR_FFI_INTERNAL",
         }
     }
 
@@ -151,11 +170,14 @@ impl Error {
             | Error::BufferTooSmall(m)
             | Error::Dlopen(m)
             | Error::Dlsym(m)
+            | Error::Dlclose(m)
             | Error::ClosedHandle(m)
             | Error::InvalidHandle(m)
             | Error::NoExternalBuffers(m)
             | Error::WouldDeadlock(m)
-            | Error::StackExhausted(m) => m,
+            | Error::StackExhausted(m)
+            | Error::Cancelled(m)
+            | Error::Internal(m) => m,
             Error::Ffi { message, .. } => message,
         }
     }
@@ -215,6 +237,22 @@ mod tests {
             assert!(e.message().starts_with("ffi.CIF: "));
         }
         assert_eq!(FfiStatus::from_raw(libffi_sys::ffi_status_FFI_OK), None);
+    }
+
+    #[test]
+    fn each_failure_has_its_own_code() {
+        let cases = [
+            (Error::Dlopen("x".into()), "ERR_FFI_DLOPEN"),
+            (Error::Dlclose("x".into()), "ERR_FFI_DLCLOSE"),
+            (Error::Cancelled("x".into()), "ERR_FFI_CANCELLED"),
+            (Error::Internal("x".into()), "ERR_FFI_INTERNAL"),
+            (Error::InvalidCif("x".into()), "ERR_FFI_INVALID_CIF"),
+        ];
+        for (e, code) in cases {
+            assert_eq!(e.code(), code);
+            assert_eq!(e.message(), "x");
+        }
+        assert_eq!(Error::Internal(String::new()).js_class(), JsClass::Error);
     }
 
     #[test]

@@ -8,30 +8,39 @@
 //! - [`abi`]: the `ffi_abi` values of the linked libffi;
 //! - [`cif`]: preparing an `ffi_cif` in caller-owned memory;
 //! - [`call`]: `ffi_call` behind cheap checks, with `errno` capture;
-//! - [`direct`]: register-only calls for simple signatures, past `ffi_call`;
+//! - [`arch`]: calls and closure entries past libffi for register-only
+//!   signatures ([`arch::direct`], [`arch::entry`]), with each
+//!   architecture's registers in one module;
 //! - [`closure`]: `ffi_closure`s calling a [`closure::Handler`], panic-safe;
-//! - [`entry`]: compiled-in closure entries for simple signatures;
+//!   [`closure::dispatch`]: calls from other threads, queued for the
+//!   JavaScript thread ([`closure::dispatch::JsThread`]), with the rules for
+//!   giving up (environment ending, the one-second deadlock wait);
 //! - [`library`]: `dlopen`/`dlsym`/`dlclose` with per-handle errors;
 //! - [`pointer`]: bounds and address checks for the pointer helpers;
 //! - [`os`]: `errno` and `GetLastError()`;
 //! - [`stats`]: counts of live native objects, for leak checks.
 //!
-//! [`napi`] is the thin N-API layer: conversions from and to JavaScript
-//! values, and nothing else. The JavaScript surface (`index.js`) holds the
+//! [`napi`] is the N-API layer: conversions from and to JavaScript values,
+//! and what needs N-API: the thread-safe function behind
+//! [`closure::dispatch::JsThread`], the handle scopes and the dispatcher
+//! call of closures. It still holds some logic that needs none and that
+//! `cargo test` does not reach yet: a closure's per-depth frames
+//! (`napi/closure.rs`), the synchronous-call depth, epochs and stack
+//! checks (`SyncGuard` in `napi/env.rs`), and the fast path's thread-state
+//! lookup (`napi/fast.rs`). The JavaScript surface (`index.js`) holds the
 //! address table of pointer Buffers and the keep-alive links, which must
 //! live in JavaScript.
 
-pub mod abi;
-pub mod call;
-pub mod cif;
-pub mod closure;
-pub mod direct;
-pub mod entry;
-pub mod error;
-pub mod library;
-pub mod os;
-pub mod pointer;
-pub mod stats;
-pub mod types;
+mod abi;
+mod arch;
+mod call;
+mod cif;
+mod closure;
+mod error;
+mod library;
+mod os;
+mod pointer;
+mod stats;
+mod types;
 
-pub mod napi;
+mod napi;

@@ -171,16 +171,12 @@ impl Library {
             Some(raw) => {
                 crate::stats::LIBRARIES_OPEN.down();
                 raw.close().map_err(|e| {
-                    let e = Error::Dlopen(format!("dlclose({}): {}", self.name, loader_text(&e)));
+                    let e = Error::Dlclose(format!("dlclose({}): {}", self.name, loader_text(&e)));
                     self.last_error = Some(e.message().to_string());
                     e
                 })
             }
         }
-    }
-
-    pub fn is_closed(&self) -> bool {
-        self.raw.is_none()
     }
 
     /// The most recent error on this handle, or `"no error"`.

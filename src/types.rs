@@ -15,36 +15,99 @@ use libffi_sys::{
 
 use crate::error::{Error, FfiStatus, Result};
 
-/// The builtin types by their fixed-width name, at the addresses of
-/// libffi's own `ffi_type` globals.
-pub fn builtin_types() -> Vec<(&'static str, *mut ffi_type)> {
+/// libffi's builtin types, the one table of them: fixed-width name, type
+/// code, and the address of libffi's own `ffi_type` global.
+fn builtins() -> [(&'static str, u16, *mut ffi_type); 13] {
     // Only the addresses of libffi's statics are taken (no read, no
     // reference); they live as long as the process.
-    {
-        vec![
-            ("void", addr_of_mut!(libffi_sys::ffi_type_void)),
-            ("uint8", addr_of_mut!(libffi_sys::ffi_type_uint8)),
-            ("int8", addr_of_mut!(libffi_sys::ffi_type_sint8)),
-            ("uint16", addr_of_mut!(libffi_sys::ffi_type_uint16)),
-            ("int16", addr_of_mut!(libffi_sys::ffi_type_sint16)),
-            ("uint32", addr_of_mut!(libffi_sys::ffi_type_uint32)),
-            ("int32", addr_of_mut!(libffi_sys::ffi_type_sint32)),
-            ("uint64", addr_of_mut!(libffi_sys::ffi_type_uint64)),
-            ("int64", addr_of_mut!(libffi_sys::ffi_type_sint64)),
-            ("float", addr_of_mut!(libffi_sys::ffi_type_float)),
-            ("double", addr_of_mut!(libffi_sys::ffi_type_double)),
-            ("longdouble", addr_of_mut!(libffi_sys::ffi_type_longdouble)),
-            ("pointer", addr_of_mut!(libffi_sys::ffi_type_pointer)),
-        ]
-    }
+    [
+        (
+            "void",
+            FFI_TYPE_VOID,
+            addr_of_mut!(libffi_sys::ffi_type_void),
+        ),
+        (
+            "uint8",
+            FFI_TYPE_UINT8,
+            addr_of_mut!(libffi_sys::ffi_type_uint8),
+        ),
+        (
+            "int8",
+            FFI_TYPE_SINT8,
+            addr_of_mut!(libffi_sys::ffi_type_sint8),
+        ),
+        (
+            "uint16",
+            FFI_TYPE_UINT16,
+            addr_of_mut!(libffi_sys::ffi_type_uint16),
+        ),
+        (
+            "int16",
+            FFI_TYPE_SINT16,
+            addr_of_mut!(libffi_sys::ffi_type_sint16),
+        ),
+        (
+            "uint32",
+            FFI_TYPE_UINT32,
+            addr_of_mut!(libffi_sys::ffi_type_uint32),
+        ),
+        (
+            "int32",
+            FFI_TYPE_SINT32,
+            addr_of_mut!(libffi_sys::ffi_type_sint32),
+        ),
+        (
+            "uint64",
+            FFI_TYPE_UINT64,
+            addr_of_mut!(libffi_sys::ffi_type_uint64),
+        ),
+        (
+            "int64",
+            FFI_TYPE_SINT64,
+            addr_of_mut!(libffi_sys::ffi_type_sint64),
+        ),
+        (
+            "float",
+            FFI_TYPE_FLOAT,
+            addr_of_mut!(libffi_sys::ffi_type_float),
+        ),
+        (
+            "double",
+            FFI_TYPE_DOUBLE,
+            addr_of_mut!(libffi_sys::ffi_type_double),
+        ),
+        (
+            "longdouble",
+            FFI_TYPE_LONGDOUBLE,
+            addr_of_mut!(libffi_sys::ffi_type_longdouble),
+        ),
+        (
+            "pointer",
+            FFI_TYPE_POINTER,
+            addr_of_mut!(libffi_sys::ffi_type_pointer),
+        ),
+    ]
 }
 
-/// The builtin type of this fixed-width name (`"int32"`, `"pointer"`, …).
+/// The builtin types by their fixed-width name.
+pub fn builtin_types() -> Vec<(&'static str, *mut ffi_type)> {
+    builtins().iter().map(|&(name, _, t)| (name, t)).collect()
+}
+
+/// The builtin type of this fixed-width name (`"int32"`, `"pointer"`, …):
+/// what the tests build their CIFs from.
+#[cfg(test)]
 pub fn builtin(name: &str) -> Option<*mut ffi_type> {
-    builtin_types()
-        .into_iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, t)| t)
+    builtins().iter().find(|b| b.0 == name).map(|&(_, _, t)| t)
+}
+
+/// The type code of `t` if it is one of libffi's builtin types (by
+/// address: a hand-built `ffi_type` is not one, whatever its bytes say).
+pub fn builtin_code(t: *const ffi_type) -> Option<u16> {
+    builtins()
+        .iter()
+        .find(|b| b.2.cast_const() == t)
+        .map(|&(_, code, _)| code)
 }
 
 /// The fixed-width name of an integer type of `size` bytes.
@@ -156,26 +219,15 @@ pub fn type_codes() -> Vec<(&'static str, u16)> {
     ]
 }
 
-/// The builtin type that a scalar type code stands for.
+/// The builtin type that a scalar type code stands for (`FFI_TYPE_INT`:
+/// C's `int`, 32 bits wherever libffi runs).
 fn builtin_for_code(code: u16) -> Option<*mut ffi_type> {
-    let name = match code {
-        FFI_TYPE_VOID => "void",
-        FFI_TYPE_INT => "int32",
-        FFI_TYPE_FLOAT => "float",
-        FFI_TYPE_DOUBLE => "double",
-        FFI_TYPE_LONGDOUBLE => "longdouble",
-        FFI_TYPE_UINT8 => "uint8",
-        FFI_TYPE_SINT8 => "int8",
-        FFI_TYPE_UINT16 => "uint16",
-        FFI_TYPE_SINT16 => "int16",
-        FFI_TYPE_UINT32 => "uint32",
-        FFI_TYPE_SINT32 => "int32",
-        FFI_TYPE_UINT64 => "uint64",
-        FFI_TYPE_SINT64 => "int64",
-        FFI_TYPE_POINTER => "pointer",
-        _ => return None,
+    let code = if code == FFI_TYPE_INT {
+        FFI_TYPE_SINT32
+    } else {
+        code
     };
-    builtin(name)
+    builtins().iter().find(|b| b.1 == code).map(|&(_, _, t)| t)
 }
 
 /// What a checked type description says.

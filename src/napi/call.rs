@@ -35,7 +35,7 @@ pub(super) fn deadlock_error() -> Error {
         "ffi.call: while this thread was blocked in ffi.call, another thread waited {} ms \
          for it to run a JavaScript closure and was given a zeroed result; call C functions \
          that call back from other threads with ffi.callAsync",
-        super::closure::DEADLOCK_WAIT.as_millis()
+        crate::closure::dispatch::DEADLOCK_WAIT.as_millis()
     ))
 }
 
@@ -114,13 +114,8 @@ unsafe extern "C" fn complete(env: sys::napi_env, status: sys::napi_status, data
     let args = if status == sys::Status::napi_ok {
         cx.null().and_then(|n| Ok([n, cx.i32(job.outcome.errno)?]))
     } else {
-        let e = napi::Error::from_reason("ffi.callAsync: the call was cancelled before it ran");
-        cx.string(&e.reason).and_then(|m| {
-            let mut err = ptr::null_mut();
-            // SAFETY: valid env and message.
-            unsafe { sys::napi_create_error(env, ptr::null_mut(), m, &mut err) };
-            Ok([err, cx.i32(0)?])
-        })
+        let e = Error::Cancelled("ffi.callAsync: the call was cancelled before it ran".into());
+        cx.make_error(&e).and_then(|err| Ok([err, cx.i32(0)?]))
     };
     if let (Ok(args), false) = (args, callback.is_null()) {
         let mut recv = ptr::null_mut();

@@ -7,8 +7,7 @@ use std::cell::UnsafeCell;
 use std::os::raw::c_void;
 use std::ptr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use libffi_sys::{ffi_arg, ffi_cif};
 use napi::{sys, Env};
@@ -16,14 +15,10 @@ use napi_derive::napi;
 
 use super::env::{self, EnvShared};
 use super::{napi_ok, Cx, Js, CLOSURE_TAG};
+use crate::arch::entry::{Regs, Shape};
+use crate::closure::dispatch::{self, Request};
 use crate::closure::{Closure, Handler};
-use crate::entry::{Regs, Shape};
 use crate::error::Error;
-
-/// How long another thread waits for a JavaScript thread that stays blocked
-/// in one synchronous call before it takes a zeroed result (and that call
-/// throws `ERR_FFI_DEADLOCK` when it returns).
-pub const DEADLOCK_WAIT: Duration = Duration::from_millis(1000);
 
 /// A number unique to each live thread: the address of its call-path state.
 fn thread_token() -> usize {
@@ -470,71 +465,16 @@ impl JsHandler {
         }
     }
 
-    /// Queues the call for the owner thread and waits for its answer.
+    /// Queues the call for the owner thread and waits for its answer (see
+    /// [`crate::closure::dispatch`]).
     ///
     /// # Safety
-    /// Libffi's `ret` and `args` for this call.
+    /// Libffi's `ret` and `args` for this call, on another thread than the
+    /// owner.
     unsafe fn run_remote(&self, ret: *mut c_void, args: *mut *mut c_void) {
-        let req = Arc::new(Request {
-            state: Mutex::new(ReqState::Pending),
-            done: Condvar::new(),
-            handler: self,
-            ret,
-            args,
-        });
-        let raw = Arc::into_raw(req.clone()) as *mut c_void;
-        if !self.shared.enqueue(raw) {
-            // SAFETY: not queued, so the reference is still ours.
-            drop(unsafe { Arc::from_raw(raw as *const Request) });
-            // SAFETY: libffi's ret.
-            return unsafe { self.zero_return(ret) };
-        }
-        let mut st = req.lock();
-        let mut blocked_since: Option<(u64, Instant)> = None;
-        loop {
-            let give_up = match *st {
-                ReqState::Done | ReqState::Abandoned => return,
-                // The JavaScript thread runs `fn`: wait, unless it is
-                // exiting (process.exit() or an uncaught error inside `fn`
-                // never returns to answer). It writes the result into the
-                // request's own copy, and into `ret` only while this thread
-                // still waits (see run_queued), so giving up is safe.
-                ReqState::Running => {
-                    blocked_since = None;
-                    self.shared.ending()
-                }
-                ReqState::Pending => {
-                    if !self.shared.answers_remote() {
-                        true
-                    } else if let Some(epoch) = self.shared.blocked_epoch() {
-                        match blocked_since {
-                            Some((e, t)) if e == epoch => t.elapsed() >= DEADLOCK_WAIT,
-                            _ => {
-                                blocked_since = Some((epoch, Instant::now()));
-                                false
-                            }
-                        }
-                    } else {
-                        blocked_since = None;
-                        false
-                    }
-                }
-            };
-            if give_up {
-                if let (true, Some((epoch, _))) = (self.shared.answers_remote(), blocked_since) {
-                    self.shared.mark_abandoned(epoch);
-                }
-                *st = ReqState::Abandoned;
-                // SAFETY: libffi's ret; the JavaScript side will not touch an
-                // abandoned request's `ret` (nor, past Pending, its `args`).
-                return unsafe { self.zero_return(ret) };
-            }
-            st = req
-                .done
-                .wait_timeout(st, Duration::from_millis(20))
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
+        // SAFETY: the trampoline holds this handler for the call (it is not
+        // pinned on this thread); libffi's `ret` and `args`.
+        unsafe { dispatch::call(&*self.shared, self, ret, args, self.ret_bytes) }
     }
 
     /// Drops the JavaScript references (owner thread only); deferred while
@@ -567,37 +507,6 @@ impl JsHandler {
     }
 }
 
-#[derive(PartialEq, Eq)]
-enum ReqState {
-    Pending,
-    Running,
-    Done,
-    Abandoned,
-}
-
-/// A call from another thread, shared by it and the JavaScript thread.
-struct Request {
-    state: Mutex<ReqState>,
-    done: Condvar,
-    /// Only dereferenced under the protocol (Pending or Running), while the
-    /// waiting thread holds the handler alive.
-    handler: *const JsHandler,
-    ret: *mut c_void,
-    args: *mut *mut c_void,
-}
-
-// SAFETY: the raw pointers are only used by the thread that holds the
-// request in the Pending -> Running -> Done protocol under the mutex.
-unsafe impl Send for Request {}
-// SAFETY: as above.
-unsafe impl Sync for Request {}
-
-impl Request {
-    fn lock(&self) -> std::sync::MutexGuard<'_, ReqState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
 /// The thread-safe function's callback, on the JavaScript thread (env NULL
 /// while Node tears the environment down).
 unsafe extern "C" fn run_queued(
@@ -614,50 +523,14 @@ unsafe extern "C" fn run_queued(
         return;
     }
     // SAFETY: the reference that run_remote queued, reclaimed once here.
-    let req = unsafe { Arc::from_raw(data as *const Request) };
-    let mut st = req.lock();
-    if *st != ReqState::Pending {
-        return;
-    }
+    let req = unsafe { Request::<JsHandler>::from_raw(data) };
     if env.is_null() {
-        // SAFETY: Pending, under the lock: the caller still waits, so the
-        // handler and ret are live.
-        unsafe { (*req.handler).zero_return(req.ret) };
-        *st = ReqState::Done;
-        req.done.notify_all();
+        req.answer_zero();
         return;
     }
-    *st = ReqState::Running;
-    drop(st);
-    // The result goes to a copy first: the waiting thread may give up while
-    // `fn` runs (its environment is exiting), and `ret` is in its frame.
-    // SAFETY: Running: the handler is alive (the waiting thread entered it
-    // through a live closure, and a closure running on its owner thread is
-    // never freed under it); `args` is read only before `fn` runs, and the
-    // waiting thread gives up during Running only once this environment is
-    // exiting, which only JavaScript on this thread can start.
-    let handler = unsafe { &*req.handler };
-    let mut result = [0u64; 4];
-    let mut heap = Vec::new();
-    let local = if handler.ret_bytes <= std::mem::size_of_val(&result) {
-        result.as_mut_ptr().cast::<u8>()
-    } else {
-        heap.resize(handler.ret_bytes.div_ceil(8), 0u64);
-        heap.as_mut_ptr().cast::<u8>()
-    };
-    // SAFETY: this is the owner thread (the tsfn runs on it); `local` has
-    // room for the return value; `args` as above.
-    unsafe { handler.run_here(local.cast(), req.args) };
-    let mut st = req.lock();
-    if *st == ReqState::Running {
-        if handler.ret_bytes > 0 {
-            // SAFETY: still waited for, so `ret` is live with ret_bytes of
-            // room (libffi's word); distinct from `local`.
-            unsafe { ptr::copy_nonoverlapping(local, req.ret.cast::<u8>(), handler.ret_bytes) };
-        }
-        *st = ReqState::Done;
-        req.done.notify_all();
-    }
+    // SAFETY: this is the owner thread (the tsfn runs on it), with a live
+    // env; run_here reads `args` before it calls into JavaScript.
+    unsafe { req.run(|handler, ret, args| handler.run_here(ret, args)) };
 }
 
 /// `process.emitWarning(...)`: C called a closure's entry after the closure
@@ -859,7 +732,7 @@ unsafe extern "C" fn finalize_closure(_env: sys::napi_env, data: *mut c_void, _h
 /// Buffers over native memory, `depth` is null and calls go to
 /// `dispatch_copies`, which works on copies of the frame. `main_thread`:
 /// whether this is the main thread's environment (a Worker's leaves the
-/// last compiled-in entries free, see [`crate::entry::RESERVED`]).
+/// last compiled-in entries free, see [`crate::arch::entry::RESERVED`]).
 #[napi]
 pub fn closure_new(
     env: Env,
@@ -931,7 +804,7 @@ pub fn closure_new(
     let keep_free = if main_thread {
         0
     } else {
-        crate::entry::RESERVED
+        crate::arch::entry::RESERVED
     };
     let closure = match Closure::new_leaving(owned, variadic, handler.clone(), keep_free) {
         Ok(c) => c,

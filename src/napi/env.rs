@@ -383,6 +383,25 @@ impl EnvShared {
     }
 }
 
+/// The JavaScript thread as closure calls from other threads see it.
+impl crate::closure::dispatch::JsThread for EnvShared {
+    fn enqueue(&self, request: *mut c_void) -> bool {
+        EnvShared::enqueue(self, request)
+    }
+    fn answers_remote(&self) -> bool {
+        EnvShared::answers_remote(self)
+    }
+    fn ending(&self) -> bool {
+        EnvShared::ending(self)
+    }
+    fn blocked_epoch(&self) -> Option<u64> {
+        EnvShared::blocked_epoch(self)
+    }
+    fn mark_abandoned(&self, epoch: u64) {
+        EnvShared::mark_abandoned(self, epoch)
+    }
+}
+
 /// Every environment with closure dispatch, for messages that belong to no
 /// closure in particular (see [`warn_empty_call`]).
 static ALL: Mutex<Vec<std::sync::Weak<EnvShared>>> = Mutex::new(Vec::new());
@@ -456,7 +475,7 @@ pub fn get_or_init(cx: &Cx, call_js: CallJs) -> napi::Result<Arc<EnvShared>> {
         all.retain(|w| w.strong_count() > 0);
         all.push(Arc::downgrade(&shared));
     }
-    crate::entry::on_empty_call(warn_empty_call);
+    crate::arch::entry::on_empty_call(warn_empty_call);
     THREAD.with(|t| t.shared.set(Arc::as_ptr(&shared)));
     CURRENT.with(|c| *c.borrow_mut() = Some(shared.clone()));
     Ok(shared)

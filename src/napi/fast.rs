@@ -128,7 +128,7 @@ unsafe extern "C" fn call_fast(
             cx.throw(e);
         }
         Err(_) => {
-            cx.throw(Error::InvalidCif(
+            cx.throw(Error::Internal(
                 "ffi.call: internal error (a panic was caught)".into(),
             ));
         }

@@ -80,7 +80,7 @@ pub fn stats(env: Env) -> napi::Result<Js> {
     ] {
         cx.set(out, name, cx.f64(c.get() as f64)?)?;
     }
-    let entries = crate::entry::taken();
+    let entries = crate::arch::entry::taken();
     cx.set(out, "closureEntries", cx.f64(entries as f64)?)?;
     Ok(Js(out))
 }

@@ -1,5 +1,9 @@
-//! The thin N-API layer: JavaScript values in, JavaScript values out, core
-//! errors thrown as typed JavaScript errors. No logic lives here.
+//! The N-API layer: JavaScript values in, JavaScript values out, core
+//! errors thrown as typed JavaScript errors. Closure calls from other
+//! threads follow [`crate::closure::dispatch`]; this layer only carries
+//! them (env.rs implements its `JsThread`). Still here, and not yet
+//! covered by `cargo test` (see the crate docs): closure frames, the
+//! synchronous-call guard, the fast path's thread lookup.
 //!
 //! Values cross as raw `napi_value`s ([`Js`]) so that every conversion, and
 //! so every error a user can cause, is this module's own: napi-rs's generic

@@ -1,17 +1,21 @@
 //! Direct calls for simple signatures, without `ffi_call`.
 //!
-//! On x86-64 System V and AArch64 (not Windows), a function whose arguments
-//! all travel in registers (at most 6 integer or pointer arguments on x86-64,
-//! 8 on AArch64, and 8 float or double arguments) and whose return value is
-//! a scalar can be called through one fixed function type with every
-//! argument register filled: a callee reads only the registers its own
-//! signature names. That skips libffi's per-call classification of each
+//! Where there are register calls ([`super`]), a function whose arguments
+//! all travel in registers (at most [`INT_REGS`] integer or pointer
+//! arguments and [`FLOAT_REGS`] float or double ones) and whose return
+//! value is a scalar can be called through one fixed function type with
+//! every argument register filled: a callee reads only the registers its
+//! own signature names. That skips libffi's per-call classification of each
 //! argument, which is most of the cost of a small call. Anything else
 //! (structs, long double, variadic functions, other ABIs) goes to libffi.
 
 use std::os::raw::c_void;
 
 use libffi_sys::{ffi_cif, ffi_type};
+
+#[cfg(register_calls)]
+use super::target;
+use super::{FLOAT_REGS, INT_REGS};
 
 /// How one argument or the return value travels. One byte: a plan is
 /// copied into every fast-path slot and read on every call.
@@ -36,11 +40,6 @@ pub enum Kind {
     IntStruct,
 }
 
-#[cfg(all(target_arch = "x86_64", not(windows)))]
-const INT_REGS: usize = 6;
-#[cfg(all(target_arch = "aarch64", not(windows)))]
-const INT_REGS: usize = 8;
-const FLOAT_REGS: usize = 8;
 /// The most arguments a plan holds.
 pub const MAX_ARGS: usize = 16;
 
@@ -114,30 +113,30 @@ pub struct Plan {
     /// Register by register, the argument it carries and that argument's
     /// kind: worked out once here, so that a call fills each register
     /// straight from its argument, with no counting and no array.
-    pub int_src: [Src; 8],
+    pub int_src: [Src; INT_REGS],
     pub float_src: [Src; FLOAT_REGS],
 }
 
-/// The kind of a builtin scalar type, or None for anything else.
+/// The kind of a builtin scalar type, or None for anything else: only
+/// libffi's own types, known by address (see
+/// [`crate::types::builtin_code`]); a hand-built `ffi_type` is never
+/// trusted to be what its bytes say.
 fn kind_of(t: *mut ffi_type) -> Option<Kind> {
-    use std::ptr::addr_of_mut;
-    // Only libffi's own types, by address: a hand-built ffi_type is never
-    // trusted to be what its bytes say.
-    let table = [
-        (addr_of_mut!(libffi_sys::ffi_type_void), Kind::Void),
-        (addr_of_mut!(libffi_sys::ffi_type_sint8), Kind::I8),
-        (addr_of_mut!(libffi_sys::ffi_type_uint8), Kind::U8),
-        (addr_of_mut!(libffi_sys::ffi_type_sint16), Kind::I16),
-        (addr_of_mut!(libffi_sys::ffi_type_uint16), Kind::U16),
-        (addr_of_mut!(libffi_sys::ffi_type_sint32), Kind::I32),
-        (addr_of_mut!(libffi_sys::ffi_type_uint32), Kind::U32),
-        (addr_of_mut!(libffi_sys::ffi_type_sint64), Kind::I64),
-        (addr_of_mut!(libffi_sys::ffi_type_uint64), Kind::I64),
-        (addr_of_mut!(libffi_sys::ffi_type_pointer), Kind::I64),
-        (addr_of_mut!(libffi_sys::ffi_type_float), Kind::F32),
-        (addr_of_mut!(libffi_sys::ffi_type_double), Kind::F64),
-    ];
-    table.iter().find(|(p, _)| *p == t).map(|&(_, k)| k)
+    use libffi_sys::*;
+    Some(match crate::types::builtin_code(t)? {
+        FFI_TYPE_VOID => Kind::Void,
+        FFI_TYPE_SINT8 => Kind::I8,
+        FFI_TYPE_UINT8 => Kind::U8,
+        FFI_TYPE_SINT16 => Kind::I16,
+        FFI_TYPE_UINT16 => Kind::U16,
+        FFI_TYPE_SINT32 => Kind::I32,
+        FFI_TYPE_UINT32 => Kind::U32,
+        FFI_TYPE_SINT64 | FFI_TYPE_UINT64 | FFI_TYPE_POINTER => Kind::I64,
+        FFI_TYPE_FLOAT => Kind::F32,
+        FFI_TYPE_DOUBLE => Kind::F64,
+        // long double: in memory or x87 registers, never in these.
+        _ => return None,
+    })
 }
 
 /// Whether every field of a struct type is an integer or a pointer, through
@@ -175,13 +174,15 @@ unsafe fn all_integer(t: *mut ffi_type) -> bool {
 /// Whether direct calls (and the compiled-in closure entries, which take
 /// their plans from here) are used: on x86-64 System V (Linux, macOS), where
 /// the test-suite runs them; on AArch64 only with `FFI_UNTESTED_FAST_PATHS=1`
-/// in the environment when the module loads, until they have run there.
-/// Everywhere else every call and closure goes through libffi.
+/// in the environment when the module loads, until they have run there
+/// (each architecture's `TESTED`). Everywhere else every call and closure
+/// goes through libffi.
 pub fn enabled() -> bool {
     static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *ON.get_or_init(|| {
-        cfg!(all(target_arch = "x86_64", not(windows)))
-            || std::env::var_os("FFI_UNTESTED_FAST_PATHS").is_some_and(|v| v == "1")
+        cfg!(register_calls)
+            && (super::TESTED
+                || std::env::var_os("FFI_UNTESTED_FAST_PATHS").is_some_and(|v| v == "1"))
     })
 }
 
@@ -193,129 +194,66 @@ pub unsafe fn plan(cif: *const ffi_cif, variadic: bool) -> Option<Plan> {
     if !enabled() {
         return None;
     }
-    #[cfg(not(any(
-        all(target_arch = "x86_64", not(windows)),
-        all(target_arch = "aarch64", not(windows))
-    )))]
-    {
-        let _ = (cif, variadic);
-        None
+    // SAFETY: the caller vouches for a prepared CIF.
+    let cif = unsafe { &*cif };
+    if variadic || cif.abi != crate::abi::DEFAULT {
+        return None;
     }
-    #[cfg(any(
-        all(target_arch = "x86_64", not(windows)),
-        all(target_arch = "aarch64", not(windows))
-    ))]
-    {
-        // SAFETY: the caller vouches for a prepared CIF.
-        let cif = unsafe { &*cif };
-        if variadic || cif.abi != crate::abi::DEFAULT {
+    let nargs = cif.nargs as usize;
+    if nargs > MAX_ARGS {
+        return None;
+    }
+    let (ret, ret_size) = match kind_of(cif.rtype) {
+        Some(k) => (k, 0),
+        // SAFETY: the rtype of a prepared CIF.
+        None if unsafe { (*cif.rtype).size <= 16 && all_integer(cif.rtype) } => {
+            // SAFETY: as above.
+            (Kind::IntStruct, unsafe { (*cif.rtype).size } as u8)
+        }
+        None => return None,
+    };
+    let mut int_src = [Src::NONE; INT_REGS];
+    let mut float_src = [Src::NONE; FLOAT_REGS];
+    let (mut ints, mut floats) = (0usize, 0usize);
+    for i in 0..nargs {
+        // SAFETY: a prepared CIF has nargs argument types.
+        let k = kind_of(unsafe { *cif.arg_types.add(i) })?;
+        let (n, src, max) = match k {
+            Kind::Void | Kind::IntStruct => return None,
+            Kind::F32 | Kind::F64 => (&mut floats, &mut float_src[..], FLOAT_REGS),
+            _ => (&mut ints, &mut int_src[..], INT_REGS),
+        };
+        if *n == max {
             return None;
         }
-        let nargs = cif.nargs as usize;
-        if nargs > MAX_ARGS {
-            return None;
-        }
-        let (ret, ret_size) = match kind_of(cif.rtype) {
-            Some(k) => (k, 0),
-            // SAFETY: the rtype of a prepared CIF.
-            None if unsafe { (*cif.rtype).size <= 16 && all_integer(cif.rtype) } => {
-                // SAFETY: as above.
-                (Kind::IntStruct, unsafe { (*cif.rtype).size } as u8)
-            }
-            None => return None,
-        };
-        let mut int_src = [Src::NONE; 8];
-        let mut float_src = [Src::NONE; FLOAT_REGS];
-        let (mut ints, mut floats) = (0usize, 0usize);
-        for i in 0..nargs {
-            // SAFETY: a prepared CIF has nargs argument types.
-            let k = kind_of(unsafe { *cif.arg_types.add(i) })?;
-            let (n, src, max) = match k {
-                Kind::Void | Kind::IntStruct => return None,
-                Kind::F32 | Kind::F64 => (&mut floats, &mut float_src[..], FLOAT_REGS),
-                _ => (&mut ints, &mut int_src[..], INT_REGS),
-            };
-            if *n == max {
-                return None;
-            }
-            src[*n] = Src::new(i, k);
-            *n += 1;
-        }
-        let (ret_class, ret_bits, ret_signed) = match ret {
-            Kind::I8 => (RET_INT, 8, true),
-            Kind::U8 => (RET_INT, 8, false),
-            Kind::I16 => (RET_INT, 16, true),
-            Kind::U16 => (RET_INT, 16, false),
-            Kind::I32 => (RET_INT, 32, true),
-            Kind::U32 => (RET_INT, 32, false),
-            Kind::I64 => (RET_INT, 64, false),
-            Kind::F64 => (RET_F64, 64, false),
-            Kind::Void => (RET_VOID, 64, false),
-            Kind::F32 => (RET_F32, 64, false),
-            Kind::IntStruct => (RET_PAIR, 64, false),
-        };
-        Some(Plan {
-            ret,
-            ret_size,
-            ret_class,
-            ret_shift: 64 - ret_bits,
-            ret_signed,
-            nargs: nargs as u8,
-            ints: ints as u8,
-            floats: floats as u8,
-            int_src,
-            float_src,
-        })
+        src[*n] = Src::new(i, k);
+        *n += 1;
     }
-}
-
-#[cfg(any(
-    all(target_arch = "x86_64", not(windows)),
-    all(target_arch = "aarch64", not(windows))
-))]
-mod regs {
-    //! On x86-64 the function types are C-variadic (every argument a fixed
-    //! one): the compiler then sets `%al` to the number of vector registers
-    //! the call passes, as libffi does for every call, so a variadic callee
-    //! reached through a plain CIF still finds its `double`s.
-    pub type I = u64;
-    pub type F = f64;
-    /// Two integer registers of return value, in memory order.
-    #[repr(C)]
-    pub struct Pair(pub u64, pub u64);
-    #[cfg(target_arch = "x86_64")]
-    pub type PairFn = unsafe extern "C" fn(I, I, I, I, I, I, F, F, F, F, F, F, F, F, ...) -> Pair;
-    #[cfg(target_arch = "aarch64")]
-    pub type PairFn = unsafe extern "C" fn(I, I, I, I, I, I, I, I, F, F, F, F, F, F, F, F) -> Pair;
-    #[cfg(target_arch = "x86_64")]
-    pub type IntFn = unsafe extern "C" fn(I, I, I, I, I, I, F, F, F, F, F, F, F, F, ...) -> u64;
-    #[cfg(target_arch = "x86_64")]
-    pub type F64Fn = unsafe extern "C" fn(I, I, I, I, I, I, F, F, F, F, F, F, F, F, ...) -> f64;
-    #[cfg(target_arch = "x86_64")]
-    pub type F32Fn = unsafe extern "C" fn(I, I, I, I, I, I, F, F, F, F, F, F, F, F, ...) -> f32;
-    #[cfg(target_arch = "aarch64")]
-    pub type IntFn = unsafe extern "C" fn(I, I, I, I, I, I, I, I, F, F, F, F, F, F, F, F) -> u64;
-    #[cfg(target_arch = "aarch64")]
-    pub type F64Fn = unsafe extern "C" fn(I, I, I, I, I, I, I, I, F, F, F, F, F, F, F, F) -> f64;
-    #[cfg(target_arch = "aarch64")]
-    pub type F32Fn = unsafe extern "C" fn(I, I, I, I, I, I, I, I, F, F, F, F, F, F, F, F) -> f32;
-    // The same with integer registers only.
-    #[cfg(target_arch = "x86_64")]
-    pub type PairIntFn = unsafe extern "C" fn(I, I, I, I, I, I, ...) -> Pair;
-    #[cfg(target_arch = "x86_64")]
-    pub type IntIntFn = unsafe extern "C" fn(I, I, I, I, I, I, ...) -> u64;
-    #[cfg(target_arch = "x86_64")]
-    pub type F64IntFn = unsafe extern "C" fn(I, I, I, I, I, I, ...) -> f64;
-    #[cfg(target_arch = "x86_64")]
-    pub type F32IntFn = unsafe extern "C" fn(I, I, I, I, I, I, ...) -> f32;
-    #[cfg(target_arch = "aarch64")]
-    pub type PairIntFn = unsafe extern "C" fn(I, I, I, I, I, I, I, I) -> Pair;
-    #[cfg(target_arch = "aarch64")]
-    pub type IntIntFn = unsafe extern "C" fn(I, I, I, I, I, I, I, I) -> u64;
-    #[cfg(target_arch = "aarch64")]
-    pub type F64IntFn = unsafe extern "C" fn(I, I, I, I, I, I, I, I) -> f64;
-    #[cfg(target_arch = "aarch64")]
-    pub type F32IntFn = unsafe extern "C" fn(I, I, I, I, I, I, I, I) -> f32;
+    let (ret_class, ret_bits, ret_signed) = match ret {
+        Kind::I8 => (RET_INT, 8, true),
+        Kind::U8 => (RET_INT, 8, false),
+        Kind::I16 => (RET_INT, 16, true),
+        Kind::U16 => (RET_INT, 16, false),
+        Kind::I32 => (RET_INT, 32, true),
+        Kind::U32 => (RET_INT, 32, false),
+        Kind::I64 => (RET_INT, 64, false),
+        Kind::F64 => (RET_F64, 64, false),
+        Kind::Void => (RET_VOID, 64, false),
+        Kind::F32 => (RET_F32, 64, false),
+        Kind::IntStruct => (RET_PAIR, 64, false),
+    };
+    Some(Plan {
+        ret,
+        ret_size,
+        ret_class,
+        ret_shift: 64 - ret_bits,
+        ret_signed,
+        nargs: nargs as u8,
+        ints: ints as u8,
+        floats: floats as u8,
+        int_src,
+        float_src,
+    })
 }
 
 /// Calls `fun` by `plan`, writing the return value to `rvalue` as libffi
@@ -360,10 +298,7 @@ pub unsafe fn store(plan: &Plan, bits: [u64; 2], rvalue: *mut c_void) {
 /// # Safety
 /// `fun` must have the planned signature; `args` holds one non-NULL pointer
 /// per argument, to a value of its type (any alignment).
-#[cfg(any(
-    all(target_arch = "x86_64", not(windows)),
-    all(target_arch = "aarch64", not(windows))
-))]
+#[cfg(register_calls)]
 #[inline(always)]
 pub unsafe fn call_bits(plan: &Plan, fun: usize, args: *mut *mut c_void) -> [u64; 2] {
     /// One argument's bits as its register takes them.
@@ -399,7 +334,7 @@ pub unsafe fn call_bits(plan: &Plan, fun: usize, args: *mut *mut c_void) -> [u64
     /// Register `j`'s bits from its source argument, 0 past the used ones.
     ///
     /// # Safety
-    /// `j` below 8; the plan's sources are argument indexes below nargs.
+    /// `j` below `src.len()`; the plan's sources are argument indexes below nargs.
     #[inline(always)]
     unsafe fn reg(src: &[Src], used: usize, args: *mut *mut c_void, j: usize) -> u64 {
         if j < used {
@@ -412,79 +347,40 @@ pub unsafe fn call_bits(plan: &Plan, fun: usize, args: *mut *mut c_void) -> [u64
         }
     }
     let r = |j: usize| -> u64 {
-        // SAFETY: j < 8 at every use below; the sources are the plan's.
+        // SAFETY: j < INT_REGS, the length of int_src, at every use; the
+        // sources are the plan's.
         unsafe { reg(&plan.int_src, ints, args, j) }
     };
     let f = |j: usize| -> f64 {
-        // SAFETY: as above.
+        // SAFETY: as above, with FLOAT_REGS and float_src.
         f64::from_bits(unsafe { reg(&plan.float_src, floats, args, j) })
     };
+    /// Calls `fun` as a function returning `$r`, with every argument
+    /// register filled (the vector ones only if a float argument needs
+    /// them).
     macro_rules! invoke {
-        ($t:ty, $ti:ty) => {{
+        ($r:ty) => {{
             if floats > 0 {
-                // SAFETY: `fun` has the planned signature (caller's word); the
-                // extra register arguments are ones the callee never reads.
-                let g: $t = unsafe { std::mem::transmute::<usize, $t>(fun) };
-                #[cfg(target_arch = "x86_64")]
-                // SAFETY: as above.
-                let v = unsafe {
-                    g(
-                        r(0),
-                        r(1),
-                        r(2),
-                        r(3),
-                        r(4),
-                        r(5),
-                        f(0),
-                        f(1),
-                        f(2),
-                        f(3),
-                        f(4),
-                        f(5),
-                        f(6),
-                        f(7),
-                    )
-                };
-                #[cfg(target_arch = "aarch64")]
-                // SAFETY: as above.
-                let v = unsafe {
-                    g(
-                        r(0),
-                        r(1),
-                        r(2),
-                        r(3),
-                        r(4),
-                        r(5),
-                        r(6),
-                        r(7),
-                        f(0),
-                        f(1),
-                        f(2),
-                        f(3),
-                        f(4),
-                        f(5),
-                        f(6),
-                        f(7),
-                    )
-                };
-                v
+                // SAFETY: `fun` has the planned signature (the caller's
+                // word); the extra register arguments are ones the callee
+                // never reads.
+                unsafe {
+                    let g = std::mem::transmute::<usize, target::WithFloats<$r>>(fun);
+                    target::call_with_floats!(g, r, f)
+                }
             } else {
                 // SAFETY: as above; with no float argument the vector
                 // registers are none of the callee's business.
-                let g: $ti = unsafe { std::mem::transmute::<usize, $ti>(fun) };
-                #[cfg(target_arch = "x86_64")]
-                // SAFETY: as above.
-                let v = unsafe { g(r(0), r(1), r(2), r(3), r(4), r(5)) };
-                #[cfg(target_arch = "aarch64")]
-                // SAFETY: as above.
-                let v = unsafe { g(r(0), r(1), r(2), r(3), r(4), r(5), r(6), r(7)) };
-                v
+                unsafe {
+                    let g = std::mem::transmute::<usize, target::IntsOnly<$r>>(fun);
+                    target::call_ints_only!(g, r)
+                }
             }
         }};
     }
     let class = plan.ret_class;
     if class & RET_INT != 0 {
-        let v = invoke!(regs::IntFn, regs::IntIntFn);
+        let v = invoke!(u64);
         let (shift, up) = (u32::from(plan.ret_shift), v << plan.ret_shift);
         let widened = if plan.ret_signed {
             ((up as i64) >> shift) as u64
@@ -493,16 +389,16 @@ pub unsafe fn call_bits(plan: &Plan, fun: usize, args: *mut *mut c_void) -> [u64
         };
         [widened, 0]
     } else if class & RET_F64 != 0 {
-        let v = invoke!(regs::F64Fn, regs::F64IntFn);
+        let v = invoke!(f64);
         [v.to_bits(), 0]
     } else if class & RET_VOID != 0 {
-        invoke!(regs::IntFn, regs::IntIntFn);
+        invoke!(u64);
         [0, 0]
     } else if class & RET_F32 != 0 {
-        let v = invoke!(regs::F32Fn, regs::F32IntFn);
+        let v = invoke!(f32);
         [u64::from(v.to_bits()), 0]
     } else {
-        let v = invoke!(regs::PairFn, regs::PairIntFn);
+        let v = invoke!(super::Pair);
         [v.0, v.1]
     }
 }
@@ -511,21 +407,12 @@ pub unsafe fn call_bits(plan: &Plan, fun: usize, args: *mut *mut c_void) -> [u64
 ///
 /// # Safety
 /// Unreachable: no plan exists on this target.
-#[cfg(not(any(
-    all(target_arch = "x86_64", not(windows)),
-    all(target_arch = "aarch64", not(windows))
-)))]
+#[cfg(not(register_calls))]
 pub unsafe fn call_bits(_: &Plan, _: usize, _: *mut *mut c_void) -> [u64; 2] {
     unreachable!("no direct calls on this target")
 }
 
-#[cfg(all(
-    test,
-    any(
-        all(target_arch = "x86_64", not(windows)),
-        all(target_arch = "aarch64", not(windows))
-    )
-))]
+#[cfg(all(test, register_calls))]
 mod tests {
     use super::*;
     use crate::cif::{prepare, Signature};

@@ -4,10 +4,10 @@
 //! twin), which saves every argument register and then classifies each
 //! argument of the CIF again on every call before it reaches the handler:
 //! about a tenth of a JavaScript callback's cost. For the signatures that
-//! [`crate::direct`] calls directly (default ABI, not variadic, every
+//! [`super::direct`] calls directly (default ABI, not variadic, every
 //! argument a scalar in a register), the mirror image works: a function of
-//! one fixed type that takes every argument register (6 or 8 integer ones,
-//! 8 vector ones) receives any such call, since a caller only fills the
+//! one fixed type that takes every argument register (the architecture's
+//! integer ones, 8 vector ones) receives any such call, since a caller only fills the
 //! registers its signature names and the rest are simply not read. A
 //! scalar return goes back in the first integer register or the first
 //! vector register, so there are two such functions per slot.
@@ -23,6 +23,10 @@
 use std::os::raw::c_void;
 
 use libffi_sys::ffi_cif;
+
+use super::direct::{self, Kind, MAX_ARGS};
+pub use super::Regs;
+use super::INT_REGS;
 
 /// How many closures at once can use a compiled-in entry.
 pub const SLOTS: usize = 256;
@@ -65,27 +69,13 @@ fn empty_called() {
 /// claim that got past it always finds one), put back after a release.
 static FREE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(SLOTS);
 
-#[cfg(all(target_arch = "x86_64", not(windows)))]
-const INT_REGS: usize = 6;
-#[cfg(all(target_arch = "aarch64", not(windows)))]
-const INT_REGS: usize = 8;
-#[cfg(not(any(
-    all(target_arch = "x86_64", not(windows)),
-    all(target_arch = "aarch64", not(windows))
-)))]
-const INT_REGS: usize = 0;
-
-/// The argument registers as an entry found them: the integer registers,
-/// then the low 64 bits of the vector registers.
-pub type Regs = [u64; INT_REGS + 8];
-
 /// Where each argument of a qualifying signature arrives, and how its
 /// result leaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shape {
     pub nargs: usize,
     /// For each argument, its index in [`Regs`].
-    pub arg_reg: [u8; crate::direct::MAX_ARGS],
+    pub arg_reg: [u8; MAX_ARGS],
     /// Whether the result goes back in a vector register (float, double).
     pub float_ret: bool,
 }
@@ -95,20 +85,19 @@ pub struct Shape {
 /// # Safety
 /// `cif` must be prepared, with its types alive.
 pub unsafe fn shape(cif: *const ffi_cif) -> Option<Shape> {
-    use crate::direct::Kind;
     if cfg!(target_endian = "big") {
         // Narrow values are read from a register's low bytes as memory.
         return None;
     }
     // SAFETY: the caller's word.
-    let plan = unsafe { crate::direct::plan(cif, false) }?;
+    let plan = unsafe { direct::plan(cif, false) }?;
     let float_ret = match plan.ret {
         Kind::F32 | Kind::F64 => true,
         // Two-register struct returns stay with libffi.
         Kind::IntStruct => return None,
         _ => false,
     };
-    let mut arg_reg = [0u8; crate::direct::MAX_ARGS];
+    let mut arg_reg = [0u8; MAX_ARGS];
     for (r, src) in plan.int_src[..usize::from(plan.ints)].iter().enumerate() {
         arg_reg[usize::from(src.arg)] = r as u8;
     }
@@ -128,6 +117,8 @@ pub unsafe fn shape(cif: *const ffi_cif) -> Option<Shape> {
 /// What a slot calls: `run(self, registers)` returns the bits of the
 /// return register (a float in the low 32 bits).
 pub struct Target {
+    /// Read by the entries, which exist only where there are register calls.
+    #[cfg_attr(not(register_calls), allow(dead_code))]
     pub run: unsafe fn(&Target, &Regs) -> u64,
     /// The handler, for `run`.
     pub data: *const c_void,
@@ -136,10 +127,7 @@ pub struct Target {
     pub shape: Shape,
 }
 
-#[cfg(any(
-    all(target_arch = "x86_64", not(windows)),
-    all(target_arch = "aarch64", not(windows))
-))]
+#[cfg(register_calls)]
 mod table {
     use std::ptr;
     use std::sync::atomic::{AtomicPtr, Ordering};
@@ -181,10 +169,7 @@ mod table {
             }
         };
     }
-    #[cfg(target_arch = "x86_64")]
-    entries!(a0 a1 a2 a3 a4 a5; f0 f1 f2 f3 f4 f5 f6 f7);
-    #[cfg(target_arch = "aarch64")]
-    entries!(a0 a1 a2 a3 a4 a5 a6 a7; f0 f1 f2 f3 f4 f5 f6 f7);
+    super::super::target::with_registers!(entries);
 
     /// Sixteen slots' entries of one kind, from slot `16 * $r`.
     macro_rules! row {
@@ -249,10 +234,7 @@ impl Slot {
     /// # Safety
     /// `target` stays alive, unmoved, until the Slot drops.
     pub unsafe fn claim(target: *const Target, keep_free: usize) -> Option<Slot> {
-        #[cfg(any(
-            all(target_arch = "x86_64", not(windows)),
-            all(target_arch = "aarch64", not(windows))
-        ))]
+        #[cfg(register_calls)]
         {
             use std::sync::atomic::Ordering;
             // One of the free slots is this claim's from here on: the scan
@@ -289,10 +271,7 @@ impl Slot {
                 std::hint::spin_loop();
             }
         }
-        #[cfg(not(any(
-            all(target_arch = "x86_64", not(windows)),
-            all(target_arch = "aarch64", not(windows))
-        )))]
+        #[cfg(not(register_calls))]
         {
             let _ = (target, keep_free, &FREE, &NEXT, empty_called as fn());
             None
@@ -307,10 +286,7 @@ impl Slot {
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        #[cfg(any(
-            all(target_arch = "x86_64", not(windows)),
-            all(target_arch = "aarch64", not(windows))
-        ))]
+        #[cfg(register_calls)]
         {
             use std::sync::atomic::Ordering;
             table::TARGETS[self.index].store(std::ptr::null_mut(), Ordering::Release);
