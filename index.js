@@ -340,13 +340,16 @@ function prepare(name, abiValue, nfixed, rType, aTypes) {
  * it; the same Buffers then skip the checks), around its slot: a CIF's
  * state has one, and so has each bound call.
  */
+const UNSET = Symbol('unset')
+
 function emptyCache(slot) {
   return {
     slot,
     slotAddress: native.bufferAddress(slot),
-    fn: undefined,
-    r: undefined,
-    a: undefined,
+    // No argument can be these: an empty record never matches a call.
+    fn: UNSET,
+    r: UNSET,
+    a: UNSET,
     /** Guards over rValue's and aValues' bytes, and their lengths then */
     rg: EMPTY_GUARD,
     ag: EMPTY_GUARD,

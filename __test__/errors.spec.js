@@ -215,3 +215,10 @@ test('CIFVar: an unpromoted variadic argument is named, with the type to use', (
   const e2 = t.throws(() => ffi.CIFVar(1, ffi.types.int, ffi.types.pointer, ffi.types.int16), { code: 'FFI_BAD_ARGTYPE' })
   t.regex(e2.message, /argument 1 \(variadic argument 0\) is a 16-bit integer; C promotes it to int/)
 })
+
+test('call with undefined for every Buffer: coded errors, not a property read of undefined', (t) => {
+  const c = ffi.CIF(ffi.types.int)
+  t.throws(() => ffi.call(c, undefined, undefined, undefined), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_TYPE' })
+  t.throws(() => ffi.bind(c, undefined, undefined, undefined), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_TYPE' })
+  t.throws(() => ffi.call(c, null, null, null), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_TYPE' })
+})
