@@ -108,33 +108,50 @@ function describe(v) {
   return `${typeof v} ${String(v).slice(0, 30)}`
 }
 
+/**
+ * What every ctype has, through its prototype (one per process, so that a
+ * new ctype costs a function and two properties): the type's information,
+ * read from the CType the ctype carries.
+ */
+const CTypePrototype = Object.create(Function.prototype)
+for (const [name, get] of Object.entries({
+  kind: (t) => t.kind,
+  size: (t) => t.size,
+  alignment: (t) => t.align,
+  fields: (t) => (t.fields === undefined ? undefined : fieldsOf(t)),
+  element: (t) => (t.kind === 'array' ? ctypeOf(t.element) : undefined),
+  length: (t) => (t.kind === 'array' ? t.length : undefined),
+  target: (t) => (t.kind === 'pointer' ? ctypeOf(t.target) : undefined),
+  returns: (t) => (t.kind === 'function' ? ctypeOf(t.returns) : undefined),
+  parameters: (t) => (t.kind === 'function' ? t.params.map((p) => Object.freeze({ name: p.name, type: ctypeOf(p.type) })) : undefined),
+  variadic: (t) => (t.kind === 'function' ? t.variadic : undefined),
+  ffiType: (t) => ffiTypeOf(t),
+})) {
+  Object.defineProperty(CTypePrototype, name, {
+    get() {
+      return get(this[CT])
+    },
+    enumerable: true,
+  })
+}
+const spelled = (ct) => `ctype<${ct.name}>`
+Object.defineProperty(CTypePrototype, 'toString', { value: function toString() { return spelled(this) } })
+Object.defineProperty(CTypePrototype, util.inspect.custom, { value: function inspect() { return spelled(this) } })
+Object.defineProperty(CTypePrototype, Symbol.toPrimitive, { value: function toPrimitive(hint) { return hint === 'number' ? NaN : spelled(this) } })
+
 /** The public ctype of a CType: a function (a constructor) with its information. */
 function ctypeOf(t) {
   if (t.cache !== undefined && t.cache.ctype !== undefined) return t.cache.ctype
   if (t.cache === undefined) t.cache = {}
   const text = T.spell(t)
-  const f = {
-    [text]: function () {
-      throw error('ERR_INVALID_ARG_VALUE', `${text}: creating C data is not available yet (ffi/c part 2)`)
-    },
-  }[text]
+  const f = function () {
+    throw error('ERR_INVALID_ARG_VALUE', `${text}: creating C data is not available yet (ffi/c part 2)`)
+  }
+  Object.setPrototypeOf(f, CTypePrototype)
+  // A function's own name and length would hide the prototype's.
+  Object.defineProperty(f, 'name', { value: text })
+  delete f.length
   Object.defineProperty(f, CT, { value: t })
-  const get = (name, fn) => Object.defineProperty(f, name, { get: fn, enumerable: true, configurable: false })
-  Object.defineProperty(f, 'name', { value: text, configurable: false })
-  get('kind', () => t.kind)
-  get('size', () => t.size)
-  get('alignment', () => t.align)
-  get('fields', () => (t.fields === undefined ? undefined : fieldsOf(t)))
-  get('element', () => (t.kind === 'array' ? ctypeOf(t.element) : undefined))
-  Object.defineProperty(f, 'length', { get: () => (t.kind === 'array' ? t.length : undefined), configurable: false })
-  get('target', () => (t.kind === 'pointer' ? ctypeOf(t.target) : undefined))
-  get('returns', () => (t.kind === 'function' ? ctypeOf(t.returns) : undefined))
-  get('parameters', () => (t.kind === 'function' ? t.params.map((p) => Object.freeze({ name: p.name, type: ctypeOf(p.type) })) : undefined))
-  get('variadic', () => (t.kind === 'function' ? t.variadic : undefined))
-  get('ffiType', () => ffiTypeOf(t))
-  Object.defineProperty(f, 'toString', { value: () => `ctype<${text}>` })
-  Object.defineProperty(f, util.inspect.custom, { value: () => `ctype<${text}>` })
-  Object.defineProperty(f, Symbol.toPrimitive, { value: (hint) => (hint === 'number' ? NaN : `ctype<${text}>`) })
   t.cache.ctype = f
   return f
 }
