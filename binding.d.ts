@@ -149,8 +149,9 @@ export declare function readPointer(buf: Js, offset: Js): Js
 export declare function readView(buf: Js, offset: Js, length: Js): Js
 
 /**
- * Memory at `address + offset`, `length` bytes: a Buffer over it, or for
- * length 0 the address alone (JavaScript makes the pointer Buffer).
+ * Memory at `address + offset`, `length` bytes: an ArrayBuffer over it
+ * (JavaScript makes the Buffer), or for length 0 the address alone
+ * (JavaScript makes the pointer Buffer).
  */
 export declare function reinterpret(address: Js, length: Js, offset: Js, what?: string | undefined | null): Js
 

@@ -1,10 +1,10 @@
 'use strict'
 
 // The JavaScript surface of `ffi`. What lives here is what must be
-// JavaScript: the address table of pointer Buffers (Node reports address 0
+// JavaScript: the addresses of pointer Buffers (Node reports address 0
 // for a zero-length Buffer over foreign memory, and Electron refuses such
 // Buffers altogether, so a zero-length pointer Buffer is an ordinary
-// Node-owned Buffer whose address this module remembers), the table of the
+// Node-owned Buffer that carries its address in a private field), the table of the
 // CIFs this module prepared, and the links that keep Buffers alive as long
 // as the C structures pointing into them. Every check on values, and every
 // error's class and code, is in Rust (src/error.rs).
@@ -31,6 +31,7 @@ const dataViewBuffer = getter(DataView.prototype, 'buffer')
 const dataViewByteOffset = getter(DataView.prototype, 'byteOffset')
 const dataViewByteLength = getter(DataView.prototype, 'byteLength')
 const resizableDescriptor = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'resizable')
+const arrayBufferByteLength = getter(ArrayBuffer.prototype, 'byteLength')
 const arrayBufferResizable = resizableDescriptor ? uncurry(resizableDescriptor.get) : () => false
 const { isSharedArrayBuffer } = require('node:util').types
 const isView = ArrayBuffer.isView
@@ -154,22 +155,64 @@ function makeShared() {
   // threads (a callAsync's, a C library's) get zero instead of waiting for
   // this thread, so that the exit completes.
   process.on('exit', () => native.closuresEnding())
-  const addresses = new WeakMap()
-  const NULL = Buffer.alloc(0)
-  addresses.set(NULL, 0)
+  // The address of a pointer Buffer this module made: a private field
+  // stamped onto an ordinary Buffer (its prototype stays Buffer.prototype),
+  // which only this class reads and writes. Its value: the address (a
+  // number; a bigint only past 2^53), or for a closure whose address never
+  // left the module `{ closure: address }` (see `addressOf`). A copy or a
+  // slice of a pointer Buffer has no such field. A WeakMap did this before:
+  // each entry is an ephemeron that every collection must trace, and with
+  // millions of pointer Buffers made in a loop that cost more than making
+  // them.
+  class PointerState extends Stamp {
+    #address
+    constructor(target, address) {
+      super(target)
+      this.#address = address
+    }
+    /** The field of a pointer Buffer, or undefined for any other value. */
+    static of(o) {
+      // `#address in o` answers false without throwing (a miss costs about
+      // as much as a WeakMap lookup); it throws for a primitive.
+      return typeof o === 'object' && o !== null && #address in o ? o.#address : undefined
+    }
+    static set(o, address) {
+      o.#address = address
+    }
+  }
+  // Zero-length pointer Buffers are views over one empty ArrayBuffer that
+  // no caller can detach (a WebAssembly memory's; else a
+  // SharedArrayBuffer's): a view over an existing ArrayBuffer costs a tenth
+  // of Buffer.alloc(0), which makes an ArrayBuffer (and its native
+  // bookkeeping) per Buffer.
+  const emptyBytes =
+    typeof WebAssembly === 'object' && typeof WebAssembly.Memory === 'function'
+      ? new WebAssembly.Memory({ initial: 0 }).buffer
+      : new SharedArrayBuffer(0)
+  const FastBuffer = fastBufferClass()
+  /** 64 KiB region of the address space -> an ArrayBuffer over it (see `foreignView`) */
+  const regions = new Map()
+  // What a view made by `reinterpret` keeps alive (the pointer Buffer it
+  // was made from), as a private field: a WeakMap entry per view is an
+  // ephemeron every collection traces.
+  class Kept extends Stamp {
+    // eslint-disable-next-line no-unused-private-class-members -- held, never read: it keeps its value alive
+    #kept
+    constructor(target, kept) {
+      super(target)
+      this.#kept = kept
+    }
+  }
+  const NULL = new PointerState(new FastBuffer(emptyBytes, 0, 0), 0)
   // Live CIFs and struct types, for ffi.stats(): their memory is Node's, so
   // JavaScript counts them as they are made and collected.
   const live = { cifs: 0, structTypes: 0 }
   return {
-    /** pointer Buffer -> its address (a number; a bigint only past 2^53) */
-    addresses,
-    /**
-     * closure pointer Buffer -> its address, while the address has not left
-     * the module: the first time it is asked for, the closure moves to
-     * `addresses` and the native side learns that C may hold it (see
-     * `addressOf`).
-     */
-    unexposed: new WeakMap(),
+    PointerState,
+    Kept,
+    emptyBytes,
+    FastBuffer,
+    regions,
     /** builtin type Buffer -> address of libffi's ffi_type */
     builtinTypes: new WeakMap(),
     /** Buffer -> what must live as long as it does (struct fields, views' owners) */
@@ -192,7 +235,7 @@ function makeShared() {
 }
 
 const shared = native.sharedState() ?? native.sharedState(makeShared())
-const { addresses, unexposed, builtinTypes, keptAlive, pointees, CifState, controlCell, callFast, NULL, live, collected } = shared
+const { PointerState, Kept, emptyBytes, FastBuffer, regions, builtinTypes, keptAlive, pointees, CifState, controlCell, callFast, NULL, live, collected } = shared
 
 function fail(code, message) {
   throw native.makeError(code, message)
@@ -221,20 +264,38 @@ function describe(value) {
   return `type ${typeof value} (${String(value).slice(0, 40)})`
 }
 
-/** The address of a Buffer's first byte: from the table, or from N-API. */
-function addressOf(buf, what) {
-  const a = addresses.get(buf)
-  if (a !== undefined) return a
-  const c = unexposed.get(buf)
-  if (c !== undefined) {
-    // A closure's address leaves the module for the first time: if its
-    // environment ends, its code must stay for C (and answer zero).
-    native.closureExposed(buf)
-    unexposed.delete(buf)
-    addresses.set(buf, c)
-    return c
+/**
+ * Node's own Buffer class (Buffer's species): `new FastBuffer(ab, o, n)` is
+ * a Buffer over `ab`. If something replaced it before this module loaded,
+ * Buffer.from makes the same Buffer, only slower.
+ */
+function fastBufferClass() {
+  const species = Object.getOwnPropertyDescriptor(Buffer, Symbol.species)
+  const C = species && typeof species.get === 'function' ? species.get.call(Buffer) : undefined
+  if (typeof C === 'function' && C.prototype === Buffer.prototype) return C
+  return function FastBuffer(ab, offset, length) {
+    return Buffer.from(ab, offset, length)
   }
-  return native.bufferAddress(buf, what)
+}
+
+/** The address of a Buffer's first byte: a pointer Buffer's own, or from N-API. */
+function addressOf(buf, what) {
+  const a = PointerState.of(buf)
+  if (typeof a === 'number') return a
+  if (a === undefined) return native.bufferAddress(buf, what)
+  return exposed(buf, a)
+}
+
+/**
+ * A pointer Buffer's address (a bigint, or a closure's, which then leaves
+ * the module for the first time: if its environment ends, its code must
+ * stay for C, and answer zero).
+ */
+function exposed(buf, a) {
+  if (typeof a !== 'object') return a
+  native.closureExposed(buf)
+  PointerState.set(buf, a.closure)
+  return a.closure
 }
 
 /**
@@ -243,9 +304,8 @@ function addressOf(buf, what) {
  * Node owns is data: calling its bytes would crash.
  */
 function fnAddress(fn, what) {
-  const a = addresses.get(fn)
-  if (a !== undefined) return a
-  if (unexposed.has(fn)) return addressOf(fn, what)
+  const a = PointerState.of(fn)
+  if (a !== undefined) return exposed(fn, a)
   if (!isView(fn)) return native.bufferAddress(fn, what) // throws the TypeError
   const n = byteLengthOf(fn)
   if (n === 0) {
@@ -260,22 +320,69 @@ function fnAddress(fn, what) {
 
 /** A pointer Buffer's address, for a look that does not hand it out. */
 function knownAddress(buf) {
-  const a = addresses.get(buf)
-  return a !== undefined ? a : unexposed.get(buf)
+  const a = PointerState.of(buf)
+  return a !== null && typeof a === 'object' ? a.closure : a
+}
+
+/** Whether a value is a pointer Buffer this module made. */
+function isPointerBuffer(buf) {
+  return PointerState.of(buf) !== undefined
 }
 
 /** A new zero-length pointer Buffer at `address`. */
 function pointerBuffer(address) {
   if (address === 0) return NULL
-  const b = Buffer.alloc(0)
-  addresses.set(b, address)
-  return b
+  return new PointerState(new FastBuffer(emptyBytes, 0, 0), address)
 }
 
-/** Registers a Buffer over foreign memory, made by N-API, in the table. */
-function foreignBuffer(buf) {
-  addresses.set(buf, native.bufferAddress(buf))
-  return buf
+/**
+ * A pointer Buffer of `length` bytes over foreign memory at `at` (number or
+ * bigint, not NULL; `length` > 0, both checked by the caller or by the
+ * native side on the exact path).
+ *
+ * Node frees what a Buffer (or ArrayBuffer) over foreign memory holds
+ * natively only in a task of the event loop, after a collection: a
+ * synchronous loop that makes them grows by about 230 bytes each until it
+ * returns, and each costs over a microsecond. So small spans are views over
+ * an ArrayBuffer per 64 KiB region of the address space, made once and kept
+ * in `regions` (256 at most): a view is JavaScript heap that V8 counts and
+ * collects, and holds nothing native. Larger spans, bigints and addresses
+ * in the first region get an ArrayBuffer of their own, as before.
+ */
+function foreignView(at, length, what) {
+  if (typeof at === 'number' && at >= REGION && length <= REGION && at + length <= maxAddress) {
+    const k = Math.floor(at / REGION)
+    const start = k * REGION
+    let ab = regions.get(k)
+    // (A detached one reads byteLength 0: made again.)
+    if (ab === undefined || arrayBufferByteLength(ab) < at + length - start) {
+      if (regions.size >= MAX_REGIONS) regions.clear()
+      ab = native.reinterpret(start, Math.ceil((at + length) / REGION) * REGION - start, 0, what)
+      regions.set(k, ab)
+    }
+    return new PointerState(new FastBuffer(ab, at - start, length), at)
+  }
+  return exactView(native.reinterpret(at, length, 0, what), at)
+}
+
+/**
+ * A pointer Buffer over all of `ab`, an ArrayBuffer the native side made
+ * over foreign memory at `at` (N-API tells it when undefined).
+ */
+function exactView(ab, at) {
+  let view
+  try {
+    view = new FastBuffer(ab)
+  } catch {
+    // Past the runtime's Buffer (TypedArray) length limit.
+    fail('ERR_OUT_OF_RANGE', `a Buffer of ${arrayBufferByteLength(ab)} bytes cannot be made (past the runtime's Buffer size limit)`)
+  }
+  return new PointerState(view, at === undefined ? native.bufferAddress(view) : at)
+}
+
+/** Whether `n` is a whole number >= 0 that a native index check passes. */
+function isIndex(n) {
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0
 }
 
 /** Whole numbers >= 0 for lengths checked in JavaScript (NULL short cuts). */
@@ -289,6 +396,10 @@ function checkLength(length, what) {
 const sizeof = Object.freeze(info.sizeof)
 const alignof = Object.freeze(info.alignof)
 const abi = Object.freeze(info.abi)
+/** The largest address a number can give exactly on this platform (the native side's bound, minus one on 32-bit). */
+const maxAddress = sizeof.pointer >= 8 ? Number.MAX_SAFE_INTEGER : 2 ** 32 - 2
+const REGION = 65536
+const MAX_REGIONS = 256
 
 if (shared.types === undefined) {
   const types = {}
@@ -432,7 +543,7 @@ function checkStorage(table, entry, what) {
     const stored = table.map.get(i * sizeof.pointer)
     if (stored === undefined) continue
     const buf = stored[0]
-    if (addresses.has(buf) || unexposed.has(buf)) continue
+    if (isPointerBuffer(buf)) continue
     const n = byteLengthOf(buf)
     if (n >= 0 && n < sizes[i]) {
       const pointerHint =
@@ -619,7 +730,7 @@ function startAsync(cif, fn, rValue, aValues, callback) {
 function Closure(cif, fn) {
   const entry = cifEntry(cif, 'ffi.Closure')
   if (typeof fn !== 'function') fail('ERR_INVALID_ARG_TYPE', `ffi.Closure: fn: expected a function, got ${describe(fn)}`)
-  const ptr = Buffer.alloc(0)
+  const ptr = new FastBuffer(emptyBytes, 0, 0)
   /** depth -> [rValue, aValues, args, guard], views of one Buffer over that depth's frame */
   const frames = []
   let depthCell, rEnd, aStart, vStart
@@ -648,7 +759,7 @@ function Closure(cif, fn) {
   rEnd = made[2]
   aStart = made[3]
   vStart = made[4]
-  unexposed.set(ptr, made[0])
+  new PointerState(ptr, { closure: made[0] })
   // The native side holds the dispatcher it picked weakly: it lives here.
   keptAlive.set(ptr, { fn, cif, dispatch: made[1] !== null ? dispatch : dispatchCopies })
   return ptr
@@ -684,8 +795,13 @@ function pointerAt(addr, length, what) {
     checkLength(length, `${what}: length`)
     return NULL
   }
+  // The common cases, checked here: a whole number is an address.
+  if (typeof addr === 'number' && Number.isSafeInteger(addr) && addr > 0 && addr <= maxAddress) {
+    if (length === 0) return pointerBuffer(addr)
+    if (isIndex(length)) return foreignView(addr, length, what)
+  }
   const r = native.reinterpret(addr, length, 0, what)
-  return isView(r) ? foreignBuffer(r) : pointerBuffer(r)
+  return typeof r === 'object' ? exactView(r) : pointerBuffer(r)
 }
 
 function fromAddress(addr, length = 0) {
@@ -708,10 +824,16 @@ function writePointer(buf, offset, ptr) {
 }
 
 function reinterpret(ptr, length, offset = 0) {
-  const r = native.reinterpret(addressOf(ptr, 'ffi.reinterpret'), length, offset, 'ffi.reinterpret')
-  const view = isView(r) ? foreignBuffer(r) : pointerBuffer(r)
+  const base = addressOf(ptr, 'ffi.reinterpret')
+  let view
+  if (typeof base === 'number' && base > 0 && isIndex(length) && length > 0 && isIndex(offset) && base + offset <= maxAddress) {
+    view = foreignView(base + offset, length, 'ffi.reinterpret')
+  } else {
+    const r = native.reinterpret(base, length, offset, 'ffi.reinterpret')
+    view = typeof r === 'object' ? exactView(r) : pointerBuffer(r)
+  }
   // A view into `ptr`'s memory keeps `ptr` (and so that memory) alive.
-  if (view !== NULL) keptAlive.set(view, ptr)
+  if (view !== NULL) new Kept(view, ptr)
   return view
 }
 
