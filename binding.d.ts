@@ -127,6 +127,13 @@ export declare function offsetsOf(t: Js): Js
 export declare function prepCif(abi: Js, nfixed: Js, types: Js): Js
 
 /**
+ * `{ readPointer, writePointer, readCString, readCStringAt, bufferAddress,
+ * fillSlot }`: the same functions as the `#[napi]` ones of those names,
+ * without napi-rs's per-call bookkeeping.
+ */
+export declare function rawHelpers(): Js
+
+/**
  * `ffi.read` of foreign memory: a copy of `length` bytes at
  * `address + offset` (NULL refused; that the bytes are there is the
  * caller's word, as in C).

@@ -13,6 +13,9 @@ const { isMainThread } = require('node:worker_threads')
 const native = require('./native.js')
 
 const info = native.info()
+// The hot helpers as plain N-API functions (src/napi/raw.rs): the same
+// code as native.*, without napi-rs's per-call bookkeeping.
+const raw = native.rawHelpers()
 
 // Intrinsics, captured at load: the safety checks read these, never a
 // property of the object passed in (a subclass's or an own `length`, a
@@ -35,6 +38,10 @@ const arrayBufferByteLength = getter(ArrayBuffer.prototype, 'byteLength')
 const arrayBufferResizable = resizableDescriptor ? uncurry(resizableDescriptor.get) : () => false
 const { isSharedArrayBuffer } = require('node:util').types
 const isView = ArrayBuffer.isView
+const typedArrayIndexOf = uncurry(TypedArrayPrototype.indexOf)
+// Node's UTF-8 decoder (the one napi_create_string_utf8 uses), bounds
+// checked against the view's real length; absent, readCString stays native.
+const utf8Slice = typeof Buffer.prototype.utf8Slice === 'function' ? uncurry(Buffer.prototype.utf8Slice) : undefined
 const Uint8ArrayOf = Uint8Array
 
 /**
@@ -82,8 +89,14 @@ function bytesOf(v) {
 
 /** A view's byteLength through intrinsics (0 once detached); -1 for a non-view. */
 function byteLengthOf(v) {
-  const b = bytesOf(v)
-  return b === undefined ? -1 : b[2]
+  if (!isView(v)) return -1
+  if (typedArrayTag(v) !== undefined) return typedArrayByteLength(v)
+  try {
+    return dataViewByteLength(v)
+  } catch {
+    // Detached, or out of bounds of a shrunk resizable ArrayBuffer.
+    return 0
+  }
 }
 
 /** A Guard over a view's bytes (EMPTY_GUARD for none). */
@@ -282,7 +295,7 @@ function fastBufferClass() {
 function addressOf(buf, what) {
   const a = PointerState.of(buf)
   if (typeof a === 'number') return a
-  if (a === undefined) return native.bufferAddress(buf, what)
+  if (a === undefined) return raw.bufferAddress(buf, what)
   return exposed(buf, a)
 }
 
@@ -306,7 +319,7 @@ function exposed(buf, a) {
 function fnAddress(fn, what) {
   const a = PointerState.of(fn)
   if (a !== undefined) return exposed(fn, a)
-  if (!isView(fn)) return native.bufferAddress(fn, what) // throws the TypeError
+  if (!isView(fn)) return raw.bufferAddress(fn, what) // throws the TypeError
   const n = byteLengthOf(fn)
   if (n === 0) {
     fail('ERR_INVALID_ARG_VALUE', `${what}: not a pointer Buffer this module made (a copy or a slice of one?); use the Buffer that ffi.readPointer, ffi.fromAddress or ffi.Closure returned`)
@@ -377,7 +390,7 @@ function exactView(ab, at) {
     // Past the runtime's Buffer (TypedArray) length limit.
     fail('ERR_OUT_OF_RANGE', `a Buffer of ${arrayBufferByteLength(ab)} bytes cannot be made (past the runtime's Buffer size limit)`)
   }
-  return new PointerState(view, at === undefined ? native.bufferAddress(view) : at)
+  return new PointerState(view, at === undefined ? raw.bufferAddress(view) : at)
 }
 
 /** Whether `n` is a whole number >= 0 that a native index check passes. */
@@ -399,6 +412,10 @@ const abi = Object.freeze(info.abi)
 /** The largest address a number can give exactly on this platform (the native side's bound, minus one on 32-bit). */
 const maxAddress = sizeof.pointer >= 8 ? Number.MAX_SAFE_INTEGER : 2 ** 32 - 2
 const REGION = 65536
+const P = sizeof.pointer
+const LE = info.endianness === 'LE'
+/** Bytes of a C string readCString decodes in JavaScript (far below V8's string length limit) */
+const MAX_FAST_STRING = 1 << 24
 const MAX_REGIONS = 256
 
 if (shared.types === undefined) {
@@ -420,7 +437,7 @@ const types = shared.types
 function typeAddress(t, what) {
   const builtin = builtinTypes.get(t)
   if (builtin !== undefined) return builtin
-  if (!isView(t)) return native.bufferAddress(t, what) // throws the TypeError
+  if (!isView(t)) return raw.bufferAddress(t, what) // throws the TypeError
   checkNotDetached(t, what)
   const n = byteLengthOf(t)
   if (n < sizeof.ffi_type) {
@@ -438,7 +455,7 @@ function prepare(name, abiValue, nfixed, rType, aTypes) {
   const [cif, argTypes, slot, argSizes] = native.prepCif(abiValue, nfixed, addrs)
   const state = emptyCache(slot)
   state.variadic = nfixed !== undefined
-  state.address = native.bufferAddress(cif)
+  state.address = raw.bufferAddress(cif)
   state.guard = guardOf(cif)
   state.argSizes = argSizes
   state.keep = [argTypes, rType, aTypes]
@@ -454,7 +471,7 @@ function prepare(name, abiValue, nfixed, rType, aTypes) {
 function emptyCache(slot) {
   return {
     slot,
-    slotAddress: native.bufferAddress(slot),
+    slotAddress: raw.bufferAddress(slot),
     fn: undefined,
     r: undefined,
     a: undefined,
@@ -506,7 +523,7 @@ function offsetsof(structType) {
 function cifEntry(cif, what) {
   const entry = CifState.of(cif)
   if (entry !== undefined && entry.guard.length !== 0) return entry
-  if (!isView(cif)) native.bufferAddress(cif, `${what}: cif`) // throws the TypeError
+  if (!isView(cif)) raw.bufferAddress(cif, `${what}: cif`) // throws the TypeError
   fail(
     'ERR_FFI_INVALID_CIF',
     entry === undefined
@@ -602,7 +619,7 @@ function fill(c, entry, fn, rValue, aValues, what) {
   checkNotDetached(rValue, `${what}: rValue`)
   checkNotDetached(aValues, `${what}: aValues`)
   try {
-    native.fillSlot(c.slot, entry.address, fnAddress(fn, `${what}: fn`), rValue, aValues, entry.variadic)
+    raw.fillSlot(c.slot, entry.address, fnAddress(fn, `${what}: fn`), rValue, aValues, entry.variadic)
   } catch (err) {
     throw renamed(err, what)
   }
@@ -809,17 +826,62 @@ function fromAddress(addr, length = 0) {
 }
 
 function readPointer(buf, offset = 0, length = 0) {
-  return pointerAt(native.readPointer(buf, offset), length, 'ffi.readPointer')
+  let a = storedAddress(buf, offset)
+  if (a === undefined) a = raw.readPointer(buf, offset)
+  return pointerAt(a, length, 'ffi.readPointer')
+}
+
+/**
+ * The address stored in a Uint8Array (a Buffer) at `offset`, read here:
+ * its bytes through the element access no property can intercept, within
+ * its real length. Undefined when the native side must answer (another
+ * kind of view, an offset out of range, an address past 2^53).
+ */
+function storedAddress(buf, offset) {
+  if (!isView(buf) || typedArrayTag(buf) !== 'Uint8Array' || !isIndex(offset)) return undefined
+  if (offset + P > typedArrayByteLength(buf)) return undefined
+  let lo, hi
+  if (LE) {
+    lo = (buf[offset] | (buf[offset + 1] << 8) | (buf[offset + 2] << 16) | (buf[offset + 3] << 24)) >>> 0
+    hi = P === 8 ? (buf[offset + 4] | (buf[offset + 5] << 8) | (buf[offset + 6] << 16) | (buf[offset + 7] << 24)) >>> 0 : 0
+  } else {
+    const at = offset + P - 4
+    lo = (buf[at + 3] | (buf[at + 2] << 8) | (buf[at + 1] << 16) | (buf[at] << 24)) >>> 0
+    hi = P === 8 ? (buf[offset + 3] | (buf[offset + 2] << 8) | (buf[offset + 1] << 16) | (buf[offset] << 24)) >>> 0 : 0
+  }
+  return hi < 0x200000 ? hi * 0x100000000 + lo : undefined
+}
+
+/** Stores `a` (a number below 2^53) as storedAddress reads it; false when the native side must. */
+function storeAddress(buf, offset, a) {
+  if (typeof a !== 'number' || !isView(buf) || typedArrayTag(buf) !== 'Uint8Array' || !isIndex(offset)) return false
+  if (offset + P > typedArrayByteLength(buf)) return false
+  const lo = a % 0x100000000
+  const hi = (a - lo) / 0x100000000
+  if (P !== 8 && hi !== 0) return false
+  const at = LE ? offset : offset + P - 4
+  const hiAt = LE ? offset + 4 : offset
+  for (let i = 0; i < 4; i++) buf[at + (LE ? i : 3 - i)] = (lo >>> (8 * i)) & 0xff
+  if (P === 8) for (let i = 0; i < 4; i++) buf[hiAt + (LE ? i : 3 - i)] = (hi >>> (8 * i)) & 0xff
+  return true
 }
 
 function writePointer(buf, offset, ptr) {
   const a = ptr === null ? 0 : addressOf(ptr, 'ffi.writePointer: ptr')
-  native.writePointer(buf, offset, a)
+  if (!storeAddress(buf, offset, a)) raw.writePointer(buf, offset, a)
   // The memory `ptr` owns must outlive the pointer to it stored in `buf`.
   const table = pointeeTable(buf)
   const key = offset === undefined ? 0 : offset
   if (ptr === null) table.map.delete(key)
-  else table.map.set(key, [ptr, byteLengthOf(ptr)])
+  else {
+    const n = byteLengthOf(ptr)
+    const stored = table.map.get(key)
+    if (stored === undefined) table.map.set(key, [ptr, n])
+    else {
+      stored[0] = ptr
+      stored[1] = n
+    }
+  }
   table.version++
 }
 
@@ -839,8 +901,21 @@ function reinterpret(ptr, length, offset = 0) {
 
 function readCString(buf, offset = 0) {
   const a = knownAddress(buf)
-  if (a !== undefined && byteLengthOf(buf) === 0) return native.readCStringAt(a, offset)
-  return native.readCString(buf, offset)
+  if (a !== undefined) {
+    // (Every pointer Buffer is a Uint8Array.)
+    if (typedArrayByteLength(buf) === 0) return raw.readCStringAt(a, offset)
+  } else if (utf8Slice !== undefined && isView(buf) && typedArrayTag(buf) === 'Uint8Array' && isIndex(offset)) {
+    // A Buffer's string, decoded in JavaScript: the same bounds (the NUL is
+    // looked for only up to the real length), the same decoder. Errors, and
+    // strings too long for a JavaScript string, are the native side's.
+    const n = typedArrayByteLength(buf)
+    if (offset < n) {
+      let end = typedArrayIndexOf(buf, 0, offset)
+      if (end < 0) end = n
+      if (end - offset <= MAX_FAST_STRING) return utf8Slice(buf, offset, end)
+    }
+  }
+  return raw.readCString(buf, offset)
 }
 
 /**
@@ -872,8 +947,11 @@ function allocCString(string) {
     fail('ERR_INVALID_ARG_TYPE', `ffi.allocCString: expected a string, got ${describe(string)}`)
   }
   const n = Buffer.byteLength(string, 'utf8')
-  const b = Buffer.alloc(n + 1)
+  // Small ones come from Node's pool (as Buffer.from(string) does): a
+  // Buffer.alloc makes an ArrayBuffer each. Every byte is written.
+  const b = Buffer.allocUnsafe(n + 1)
   b.write(string, 0, n, 'utf8')
+  b[n] = 0
   return b
 }
 

@@ -20,6 +20,7 @@ mod fast;
 mod info;
 mod library;
 mod pointer;
+mod raw;
 
 use std::os::raw::c_char;
 use std::ptr;
