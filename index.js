@@ -101,14 +101,31 @@ function byteLengthOf(v) {
 
 /** A Guard over a view's bytes (EMPTY_GUARD for none). */
 function guardOf(v) {
+  if (isView(v) && typedArrayTag(v) !== undefined) {
+    // (A detached or empty one reads 0 either way.)
+    const n = typedArrayByteLength(v)
+    return n === 0 ? EMPTY_GUARD : new Guard(typedArrayBuffer(v), typedArrayByteOffset(v), n)
+  }
   const b = bytesOf(v)
   return b === undefined || b[2] === 0 ? EMPTY_GUARD : new Guard(b[0], b[1], b[2])
 }
 
+/** Whether a view's memory was detached (through intrinsics; false for a non-view). */
+function isDetached(v) {
+  if (!isView(v)) return false
+  if (typedArrayTag(v) !== undefined) return typedArrayByteLength(v) === 0 && detachedBuffer(typedArrayBuffer(v))
+  try {
+    dataViewByteLength(v)
+    return false
+  } catch {
+    // Detached, or out of bounds of a shrunk resizable ArrayBuffer.
+    return true
+  }
+}
+
 /** Throws ERR_FFI_DETACHED if a call's Buffer was detached. */
 function checkNotDetached(v, what) {
-  const b = bytesOf(v)
-  if (b !== undefined && b[3]) {
+  if (isDetached(v)) {
     fail('ERR_FFI_DETACHED', `${what} was detached (its ArrayBuffer transferred); its memory is gone`)
   }
 }
@@ -483,6 +500,8 @@ function emptyCache(slot) {
     table: undefined,
     version: -1,
     live: [],
+    /** a CIF's record of the call before (see `slowCall`) */
+    previous: undefined,
   }
 }
 
@@ -601,9 +620,52 @@ function call(cif, fn, rValue, aValues) {
 /** Checks everything, remembers the call for the fast path, and makes it. */
 function slowCall(cif, fn, rValue, aValues) {
   const s = cifEntry(cif, 'ffi.call')
+  // The CIF's second record: the call it checked before the last one. A
+  // CIF shared by several functions of one signature (as a layer above
+  // shares one per signature) alternates between them without a full
+  // check each time.
+  let c = s.previous
+  if (c !== undefined && c.fn === fn && c.r === rValue && c.a === aValues && unchanged(c)) {
+    controlCell[0] = c.slotAddress
+    if (callFast() === true) native.takeResult(rValue)
+    return
+  }
+  if (s.fn !== undefined) {
+    // The last call's record (and the slot filled for it) moves to the
+    // second; the second's slot is filled for this one.
+    if (c === undefined) c = emptyCache(native.newSlot())
+    const slot = c.slot
+    const slotAddress = c.slotAddress
+    copyRecord(c, s)
+    s.slot = slot
+    s.slotAddress = slotAddress
+    s.fn = undefined
+    s.previous = c
+  }
   fill(s, s, fn, rValue, aValues, 'ffi.call')
   controlCell[0] = s.slotAddress
   if (callFast() === true) native.takeResult(rValue)
+}
+
+/** Copies a record of a checked call (see `emptyCache`), slot and all. */
+function copyRecord(to, from) {
+  to.slot = from.slot
+  to.slotAddress = from.slotAddress
+  to.fn = from.fn
+  to.r = from.r
+  to.a = from.a
+  to.rg = from.rg
+  to.ag = from.ag
+  to.rl = from.rl
+  to.al = from.al
+  to.table = from.table
+  to.version = from.version
+  to.live = from.live
+}
+
+/** Whether nothing a record checked has changed since (the fast path's comparison, after its Buffers'). */
+function unchanged(c) {
+  return c.rg.length === c.rl && c.ag.length === c.al && c.table.version === c.version && attached(c.live)
 }
 
 /**

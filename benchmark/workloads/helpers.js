@@ -41,6 +41,30 @@ module.exports = {
       }
       return sum
     }
+    // Three, in turn: more than a CIF remembers, so each call is checked in full.
+    const cif3 = ffi.CIF(ffi.types.int, ffi.types.int)
+    const fns3 = [abs, abs2, ffi.fromAddress(ffi.address(abs))]
+    c['call, CIF shared by 3 fns (checked in full)'] = (n) => {
+      let sum = 0
+      for (let i = 0; i < n; i++) {
+        argView[0] = -i
+        ffi.call(cif3, fns3[i % 3], rValue, aValues)
+        sum = (sum + resultView[0]) | 0
+      }
+      return sum
+    }
+    // A new rValue per call (its Buffer.alloc included).
+    const cif4 = ffi.CIF(ffi.types.int, ffi.types.int)
+    c['call, new rValue each time (checked in full)'] = (n) => {
+      let sum = 0
+      for (let i = 0; i < n; i++) {
+        argView[0] = -i
+        const r = Buffer.alloc(8)
+        ffi.call(cif4, abs, r, aValues)
+        sum = (sum + r[0]) | 0
+      }
+      return sum
+    }
     c['Buffer.alloc(0)'] = (n) => {
       let sum = 0
       for (let i = 0; i < n; i++) sum = (sum + Buffer.alloc(0).length) | 0
