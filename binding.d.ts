@@ -127,6 +127,13 @@ export declare function offsetsOf(t: Js): Js
 export declare function prepCif(abi: Js, nfixed: Js, types: Js): Js
 
 /**
+ * `{ readPointer, writePointer, readCString, readCStringAt, bufferAddress,
+ * fillSlot }`: the same functions as the `#[napi]` ones of those names,
+ * without napi-rs's per-call bookkeeping.
+ */
+export declare function rawHelpers(): Js
+
+/**
  * `ffi.read` of foreign memory: a copy of `length` bytes at
  * `address + offset` (NULL refused; that the bytes are there is the
  * caller's word, as in C).
@@ -149,8 +156,9 @@ export declare function readPointer(buf: Js, offset: Js): Js
 export declare function readView(buf: Js, offset: Js, length: Js): Js
 
 /**
- * Memory at `address + offset`, `length` bytes: a Buffer over it, or for
- * length 0 the address alone (JavaScript makes the pointer Buffer).
+ * Memory at `address + offset`, `length` bytes: an ArrayBuffer over it
+ * (JavaScript makes the Buffer), or for length 0 the address alone
+ * (JavaScript makes the pointer Buffer).
  */
 export declare function reinterpret(address: Js, length: Js, offset: Js, what?: string | undefined | null): Js
 

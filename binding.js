@@ -857,6 +857,7 @@ module.exports.makeError = nativeBinding.makeError
 module.exports.newSlot = nativeBinding.newSlot
 module.exports.offsetsOf = nativeBinding.offsetsOf
 module.exports.prepCif = nativeBinding.prepCif
+module.exports.rawHelpers = nativeBinding.rawHelpers
 module.exports.readAt = nativeBinding.readAt
 module.exports.readCString = nativeBinding.readCString
 module.exports.readCStringAt = nativeBinding.readCStringAt

@@ -1,10 +1,10 @@
 'use strict'
 
 // The JavaScript surface of `ffi`. What lives here is what must be
-// JavaScript: the address table of pointer Buffers (Node reports address 0
+// JavaScript: the addresses of pointer Buffers (Node reports address 0
 // for a zero-length Buffer over foreign memory, and Electron refuses such
 // Buffers altogether, so a zero-length pointer Buffer is an ordinary
-// Node-owned Buffer whose address this module remembers), the table of the
+// Node-owned Buffer that carries its address in a private field), the table of the
 // CIFs this module prepared, and the links that keep Buffers alive as long
 // as the C structures pointing into them. Every check on values, and every
 // error's class and code, is in Rust (src/error.rs).
@@ -13,6 +13,9 @@ const { isMainThread } = require('node:worker_threads')
 const native = require('./native.js')
 
 const info = native.info()
+// The hot helpers as plain N-API functions (src/napi/raw.rs): the same
+// code as native.*, without napi-rs's per-call bookkeeping.
+const raw = native.rawHelpers()
 
 // Intrinsics, captured at load: the safety checks read these, never a
 // property of the object passed in (a subclass's or an own `length`, a
@@ -31,9 +34,14 @@ const dataViewBuffer = getter(DataView.prototype, 'buffer')
 const dataViewByteOffset = getter(DataView.prototype, 'byteOffset')
 const dataViewByteLength = getter(DataView.prototype, 'byteLength')
 const resizableDescriptor = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'resizable')
+const arrayBufferByteLength = getter(ArrayBuffer.prototype, 'byteLength')
 const arrayBufferResizable = resizableDescriptor ? uncurry(resizableDescriptor.get) : () => false
 const { isSharedArrayBuffer } = require('node:util').types
 const isView = ArrayBuffer.isView
+const typedArrayIndexOf = uncurry(TypedArrayPrototype.indexOf)
+// Node's UTF-8 decoder (the one napi_create_string_utf8 uses), bounds
+// checked against the view's real length; absent, readCString stays native.
+const utf8Slice = typeof Buffer.prototype.utf8Slice === 'function' ? uncurry(Buffer.prototype.utf8Slice) : undefined
 const Uint8ArrayOf = Uint8Array
 
 /**
@@ -81,20 +89,43 @@ function bytesOf(v) {
 
 /** A view's byteLength through intrinsics (0 once detached); -1 for a non-view. */
 function byteLengthOf(v) {
-  const b = bytesOf(v)
-  return b === undefined ? -1 : b[2]
+  if (!isView(v)) return -1
+  if (typedArrayTag(v) !== undefined) return typedArrayByteLength(v)
+  try {
+    return dataViewByteLength(v)
+  } catch {
+    // Detached, or out of bounds of a shrunk resizable ArrayBuffer.
+    return 0
+  }
 }
 
 /** A Guard over a view's bytes (EMPTY_GUARD for none). */
 function guardOf(v) {
+  if (isView(v) && typedArrayTag(v) !== undefined) {
+    // (A detached or empty one reads 0 either way.)
+    const n = typedArrayByteLength(v)
+    return n === 0 ? EMPTY_GUARD : new Guard(typedArrayBuffer(v), typedArrayByteOffset(v), n)
+  }
   const b = bytesOf(v)
   return b === undefined || b[2] === 0 ? EMPTY_GUARD : new Guard(b[0], b[1], b[2])
 }
 
+/** Whether a view's memory was detached (through intrinsics; false for a non-view). */
+function isDetached(v) {
+  if (!isView(v)) return false
+  if (typedArrayTag(v) !== undefined) return typedArrayByteLength(v) === 0 && detachedBuffer(typedArrayBuffer(v))
+  try {
+    dataViewByteLength(v)
+    return false
+  } catch {
+    // Detached, or out of bounds of a shrunk resizable ArrayBuffer.
+    return true
+  }
+}
+
 /** Throws ERR_FFI_DETACHED if a call's Buffer was detached. */
 function checkNotDetached(v, what) {
-  const b = bytesOf(v)
-  if (b !== undefined && b[3]) {
+  if (isDetached(v)) {
     fail('ERR_FFI_DETACHED', `${what} was detached (its ArrayBuffer transferred); its memory is gone`)
   }
 }
@@ -154,22 +185,64 @@ function makeShared() {
   // threads (a callAsync's, a C library's) get zero instead of waiting for
   // this thread, so that the exit completes.
   process.on('exit', () => native.closuresEnding())
-  const addresses = new WeakMap()
-  const NULL = Buffer.alloc(0)
-  addresses.set(NULL, 0)
+  // The address of a pointer Buffer this module made: a private field
+  // stamped onto an ordinary Buffer (its prototype stays Buffer.prototype),
+  // which only this class reads and writes. Its value: the address (a
+  // number; a bigint only past 2^53), or for a closure whose address never
+  // left the module `{ closure: address }` (see `addressOf`). A copy or a
+  // slice of a pointer Buffer has no such field. A WeakMap did this before:
+  // each entry is an ephemeron that every collection must trace, and with
+  // millions of pointer Buffers made in a loop that cost more than making
+  // them.
+  class PointerState extends Stamp {
+    #address
+    constructor(target, address) {
+      super(target)
+      this.#address = address
+    }
+    /** The field of a pointer Buffer, or undefined for any other value. */
+    static of(o) {
+      // `#address in o` answers false without throwing (a miss costs about
+      // as much as a WeakMap lookup); it throws for a primitive.
+      return typeof o === 'object' && o !== null && #address in o ? o.#address : undefined
+    }
+    static set(o, address) {
+      o.#address = address
+    }
+  }
+  // Zero-length pointer Buffers are views over one empty ArrayBuffer that
+  // no caller can detach (a WebAssembly memory's; else a
+  // SharedArrayBuffer's): a view over an existing ArrayBuffer costs a tenth
+  // of Buffer.alloc(0), which makes an ArrayBuffer (and its native
+  // bookkeeping) per Buffer.
+  const emptyBytes =
+    typeof WebAssembly === 'object' && typeof WebAssembly.Memory === 'function'
+      ? new WebAssembly.Memory({ initial: 0 }).buffer
+      : new SharedArrayBuffer(0)
+  const FastBuffer = fastBufferClass()
+  /** 64 KiB region of the address space -> an ArrayBuffer over it (see `foreignView`) */
+  const regions = new Map()
+  // What a view made by `reinterpret` keeps alive (the pointer Buffer it
+  // was made from), as a private field: a WeakMap entry per view is an
+  // ephemeron every collection traces.
+  class Kept extends Stamp {
+    // eslint-disable-next-line no-unused-private-class-members -- held, never read: it keeps its value alive
+    #kept
+    constructor(target, kept) {
+      super(target)
+      this.#kept = kept
+    }
+  }
+  const NULL = new PointerState(new FastBuffer(emptyBytes, 0, 0), 0)
   // Live CIFs and struct types, for ffi.stats(): their memory is Node's, so
   // JavaScript counts them as they are made and collected.
   const live = { cifs: 0, structTypes: 0 }
   return {
-    /** pointer Buffer -> its address (a number; a bigint only past 2^53) */
-    addresses,
-    /**
-     * closure pointer Buffer -> its address, while the address has not left
-     * the module: the first time it is asked for, the closure moves to
-     * `addresses` and the native side learns that C may hold it (see
-     * `addressOf`).
-     */
-    unexposed: new WeakMap(),
+    PointerState,
+    Kept,
+    emptyBytes,
+    FastBuffer,
+    regions,
     /** builtin type Buffer -> address of libffi's ffi_type */
     builtinTypes: new WeakMap(),
     /** Buffer -> what must live as long as it does (struct fields, views' owners) */
@@ -192,7 +265,7 @@ function makeShared() {
 }
 
 const shared = native.sharedState() ?? native.sharedState(makeShared())
-const { addresses, unexposed, builtinTypes, keptAlive, pointees, CifState, controlCell, callFast, NULL, live, collected } = shared
+const { PointerState, Kept, emptyBytes, FastBuffer, regions, builtinTypes, keptAlive, pointees, CifState, controlCell, callFast, NULL, live, collected } = shared
 
 function fail(code, message) {
   throw native.makeError(code, message)
@@ -221,20 +294,38 @@ function describe(value) {
   return `type ${typeof value} (${String(value).slice(0, 40)})`
 }
 
-/** The address of a Buffer's first byte: from the table, or from N-API. */
-function addressOf(buf, what) {
-  const a = addresses.get(buf)
-  if (a !== undefined) return a
-  const c = unexposed.get(buf)
-  if (c !== undefined) {
-    // A closure's address leaves the module for the first time: if its
-    // environment ends, its code must stay for C (and answer zero).
-    native.closureExposed(buf)
-    unexposed.delete(buf)
-    addresses.set(buf, c)
-    return c
+/**
+ * Node's own Buffer class (Buffer's species): `new FastBuffer(ab, o, n)` is
+ * a Buffer over `ab`. If something replaced it before this module loaded,
+ * Buffer.from makes the same Buffer, only slower.
+ */
+function fastBufferClass() {
+  const species = Object.getOwnPropertyDescriptor(Buffer, Symbol.species)
+  const C = species && typeof species.get === 'function' ? species.get.call(Buffer) : undefined
+  if (typeof C === 'function' && C.prototype === Buffer.prototype) return C
+  return function FastBuffer(ab, offset, length) {
+    return Buffer.from(ab, offset, length)
   }
-  return native.bufferAddress(buf, what)
+}
+
+/** The address of a Buffer's first byte: a pointer Buffer's own, or from N-API. */
+function addressOf(buf, what) {
+  const a = PointerState.of(buf)
+  if (typeof a === 'number') return a
+  if (a === undefined) return raw.bufferAddress(buf, what)
+  return exposed(buf, a)
+}
+
+/**
+ * A pointer Buffer's address (a bigint, or a closure's, which then leaves
+ * the module for the first time: if its environment ends, its code must
+ * stay for C, and answer zero).
+ */
+function exposed(buf, a) {
+  if (typeof a !== 'object') return a
+  native.closureExposed(buf)
+  PointerState.set(buf, a.closure)
+  return a.closure
 }
 
 /**
@@ -243,10 +334,9 @@ function addressOf(buf, what) {
  * Node owns is data: calling its bytes would crash.
  */
 function fnAddress(fn, what) {
-  const a = addresses.get(fn)
-  if (a !== undefined) return a
-  if (unexposed.has(fn)) return addressOf(fn, what)
-  if (!isView(fn)) return native.bufferAddress(fn, what) // throws the TypeError
+  const a = PointerState.of(fn)
+  if (a !== undefined) return exposed(fn, a)
+  if (!isView(fn)) return raw.bufferAddress(fn, what) // throws the TypeError
   const n = byteLengthOf(fn)
   if (n === 0) {
     fail('ERR_INVALID_ARG_VALUE', `${what}: not a pointer Buffer this module made (a copy or a slice of one?); use the Buffer that ffi.readPointer, ffi.fromAddress or ffi.Closure returned`)
@@ -260,22 +350,69 @@ function fnAddress(fn, what) {
 
 /** A pointer Buffer's address, for a look that does not hand it out. */
 function knownAddress(buf) {
-  const a = addresses.get(buf)
-  return a !== undefined ? a : unexposed.get(buf)
+  const a = PointerState.of(buf)
+  return a !== null && typeof a === 'object' ? a.closure : a
+}
+
+/** Whether a value is a pointer Buffer this module made. */
+function isPointerBuffer(buf) {
+  return PointerState.of(buf) !== undefined
 }
 
 /** A new zero-length pointer Buffer at `address`. */
 function pointerBuffer(address) {
   if (address === 0) return NULL
-  const b = Buffer.alloc(0)
-  addresses.set(b, address)
-  return b
+  return new PointerState(new FastBuffer(emptyBytes, 0, 0), address)
 }
 
-/** Registers a Buffer over foreign memory, made by N-API, in the table. */
-function foreignBuffer(buf) {
-  addresses.set(buf, native.bufferAddress(buf))
-  return buf
+/**
+ * A pointer Buffer of `length` bytes over foreign memory at `at` (number or
+ * bigint, not NULL; `length` > 0, both checked by the caller or by the
+ * native side on the exact path).
+ *
+ * Node frees what a Buffer (or ArrayBuffer) over foreign memory holds
+ * natively only in a task of the event loop, after a collection: a
+ * synchronous loop that makes them grows by about 230 bytes each until it
+ * returns, and each costs over a microsecond. So small spans are views over
+ * an ArrayBuffer per 64 KiB region of the address space, made once and kept
+ * in `regions` (256 at most): a view is JavaScript heap that V8 counts and
+ * collects, and holds nothing native. Larger spans, bigints and addresses
+ * in the first region get an ArrayBuffer of their own, as before.
+ */
+function foreignView(at, length, what) {
+  if (typeof at === 'number' && at >= REGION && length <= REGION && at + length <= maxAddress) {
+    const k = Math.floor(at / REGION)
+    const start = k * REGION
+    let ab = regions.get(k)
+    // (A detached one reads byteLength 0: made again.)
+    if (ab === undefined || arrayBufferByteLength(ab) < at + length - start) {
+      if (regions.size >= MAX_REGIONS) regions.clear()
+      ab = native.reinterpret(start, Math.ceil((at + length) / REGION) * REGION - start, 0, what)
+      regions.set(k, ab)
+    }
+    return new PointerState(new FastBuffer(ab, at - start, length), at)
+  }
+  return exactView(native.reinterpret(at, length, 0, what), at)
+}
+
+/**
+ * A pointer Buffer over all of `ab`, an ArrayBuffer the native side made
+ * over foreign memory at `at` (N-API tells it when undefined).
+ */
+function exactView(ab, at) {
+  let view
+  try {
+    view = new FastBuffer(ab)
+  } catch {
+    // Past the runtime's Buffer (TypedArray) length limit.
+    fail('ERR_OUT_OF_RANGE', `a Buffer of ${arrayBufferByteLength(ab)} bytes cannot be made (past the runtime's Buffer size limit)`)
+  }
+  return new PointerState(view, at === undefined ? raw.bufferAddress(view) : at)
+}
+
+/** Whether `n` is a whole number >= 0 that a native index check passes. */
+function isIndex(n) {
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0
 }
 
 /** Whole numbers >= 0 for lengths checked in JavaScript (NULL short cuts). */
@@ -289,6 +426,14 @@ function checkLength(length, what) {
 const sizeof = Object.freeze(info.sizeof)
 const alignof = Object.freeze(info.alignof)
 const abi = Object.freeze(info.abi)
+/** The largest address a number can give exactly on this platform (the native side's bound, minus one on 32-bit). */
+const maxAddress = sizeof.pointer >= 8 ? Number.MAX_SAFE_INTEGER : 2 ** 32 - 2
+const REGION = 65536
+const P = sizeof.pointer
+const LE = info.endianness === 'LE'
+/** Bytes of a C string readCString decodes in JavaScript (far below V8's string length limit) */
+const MAX_FAST_STRING = 1 << 24
+const MAX_REGIONS = 256
 
 if (shared.types === undefined) {
   const types = {}
@@ -309,7 +454,7 @@ const types = shared.types
 function typeAddress(t, what) {
   const builtin = builtinTypes.get(t)
   if (builtin !== undefined) return builtin
-  if (!isView(t)) return native.bufferAddress(t, what) // throws the TypeError
+  if (!isView(t)) return raw.bufferAddress(t, what) // throws the TypeError
   checkNotDetached(t, what)
   const n = byteLengthOf(t)
   if (n < sizeof.ffi_type) {
@@ -327,7 +472,7 @@ function prepare(name, abiValue, nfixed, rType, aTypes) {
   const [cif, argTypes, slot, argSizes] = native.prepCif(abiValue, nfixed, addrs)
   const state = emptyCache(slot)
   state.variadic = nfixed !== undefined
-  state.address = native.bufferAddress(cif)
+  state.address = raw.bufferAddress(cif)
   state.guard = guardOf(cif)
   state.argSizes = argSizes
   state.keep = [argTypes, rType, aTypes]
@@ -345,7 +490,7 @@ const UNSET = Symbol('unset')
 function emptyCache(slot) {
   return {
     slot,
-    slotAddress: native.bufferAddress(slot),
+    slotAddress: raw.bufferAddress(slot),
     // No argument can be these: an empty record never matches a call.
     fn: UNSET,
     r: UNSET,
@@ -358,6 +503,8 @@ function emptyCache(slot) {
     table: undefined,
     version: -1,
     live: [],
+    /** a CIF's record of the call before (see `slowCall`) */
+    previous: undefined,
   }
 }
 
@@ -398,7 +545,7 @@ function offsetsof(structType) {
 function cifEntry(cif, what) {
   const entry = CifState.of(cif)
   if (entry !== undefined && entry.guard.length !== 0) return entry
-  if (!isView(cif)) native.bufferAddress(cif, `${what}: cif`) // throws the TypeError
+  if (!isView(cif)) raw.bufferAddress(cif, `${what}: cif`) // throws the TypeError
   fail(
     'ERR_FFI_INVALID_CIF',
     entry === undefined
@@ -435,7 +582,7 @@ function checkStorage(table, entry, what) {
     const stored = table.map.get(i * sizeof.pointer)
     if (stored === undefined) continue
     const buf = stored[0]
-    if (addresses.has(buf) || unexposed.has(buf)) continue
+    if (isPointerBuffer(buf)) continue
     const n = byteLengthOf(buf)
     if (n >= 0 && n < sizes[i]) {
       const pointerHint =
@@ -476,9 +623,52 @@ function call(cif, fn, rValue, aValues) {
 /** Checks everything, remembers the call for the fast path, and makes it. */
 function slowCall(cif, fn, rValue, aValues) {
   const s = cifEntry(cif, 'ffi.call')
+  // The CIF's second record: the call it checked before the last one. A
+  // CIF shared by several functions of one signature (as a layer above
+  // shares one per signature) alternates between them without a full
+  // check each time.
+  let c = s.previous
+  if (c !== undefined && c.fn === fn && c.r === rValue && c.a === aValues && unchanged(c)) {
+    controlCell[0] = c.slotAddress
+    if (callFast() === true) native.takeResult(rValue)
+    return
+  }
+  if (s.fn !== undefined) {
+    // The last call's record (and the slot filled for it) moves to the
+    // second; the second's slot is filled for this one.
+    if (c === undefined) c = emptyCache(native.newSlot())
+    const slot = c.slot
+    const slotAddress = c.slotAddress
+    copyRecord(c, s)
+    s.slot = slot
+    s.slotAddress = slotAddress
+    s.fn = undefined
+    s.previous = c
+  }
   fill(s, s, fn, rValue, aValues, 'ffi.call')
   controlCell[0] = s.slotAddress
   if (callFast() === true) native.takeResult(rValue)
+}
+
+/** Copies a record of a checked call (see `emptyCache`), slot and all. */
+function copyRecord(to, from) {
+  to.slot = from.slot
+  to.slotAddress = from.slotAddress
+  to.fn = from.fn
+  to.r = from.r
+  to.a = from.a
+  to.rg = from.rg
+  to.ag = from.ag
+  to.rl = from.rl
+  to.al = from.al
+  to.table = from.table
+  to.version = from.version
+  to.live = from.live
+}
+
+/** Whether nothing a record checked has changed since (the fast path's comparison, after its Buffers'). */
+function unchanged(c) {
+  return c.rg.length === c.rl && c.ag.length === c.al && c.table.version === c.version && attached(c.live)
 }
 
 /**
@@ -494,7 +684,7 @@ function fill(c, entry, fn, rValue, aValues, what) {
   checkNotDetached(rValue, `${what}: rValue`)
   checkNotDetached(aValues, `${what}: aValues`)
   try {
-    native.fillSlot(c.slot, entry.address, fnAddress(fn, `${what}: fn`), rValue, aValues, entry.variadic)
+    raw.fillSlot(c.slot, entry.address, fnAddress(fn, `${what}: fn`), rValue, aValues, entry.variadic)
   } catch (err) {
     throw renamed(err, what)
   }
@@ -622,7 +812,7 @@ function startAsync(cif, fn, rValue, aValues, callback) {
 function Closure(cif, fn) {
   const entry = cifEntry(cif, 'ffi.Closure')
   if (typeof fn !== 'function') fail('ERR_INVALID_ARG_TYPE', `ffi.Closure: fn: expected a function, got ${describe(fn)}`)
-  const ptr = Buffer.alloc(0)
+  const ptr = new FastBuffer(emptyBytes, 0, 0)
   /** depth -> [rValue, aValues, args, guard], views of one Buffer over that depth's frame */
   const frames = []
   let depthCell, rEnd, aStart, vStart
@@ -651,7 +841,7 @@ function Closure(cif, fn) {
   rEnd = made[2]
   aStart = made[3]
   vStart = made[4]
-  unexposed.set(ptr, made[0])
+  new PointerState(ptr, { closure: made[0] })
   // The native side holds the dispatcher it picked weakly: it lives here.
   keptAlive.set(ptr, { fn, cif, dispatch: made[1] !== null ? dispatch : dispatchCopies })
   return ptr
@@ -687,8 +877,13 @@ function pointerAt(addr, length, what) {
     checkLength(length, `${what}: length`)
     return NULL
   }
+  // The common cases, checked here: a whole number is an address.
+  if (typeof addr === 'number' && Number.isSafeInteger(addr) && addr > 0 && addr <= maxAddress) {
+    if (length === 0) return pointerBuffer(addr)
+    if (isIndex(length)) return foreignView(addr, length, what)
+  }
   const r = native.reinterpret(addr, length, 0, what)
-  return isView(r) ? foreignBuffer(r) : pointerBuffer(r)
+  return typeof r === 'object' ? exactView(r) : pointerBuffer(r)
 }
 
 function fromAddress(addr, length = 0) {
@@ -696,32 +891,96 @@ function fromAddress(addr, length = 0) {
 }
 
 function readPointer(buf, offset = 0, length = 0) {
-  return pointerAt(native.readPointer(buf, offset), length, 'ffi.readPointer')
+  let a = storedAddress(buf, offset)
+  if (a === undefined) a = raw.readPointer(buf, offset)
+  return pointerAt(a, length, 'ffi.readPointer')
+}
+
+/**
+ * The address stored in a Uint8Array (a Buffer) at `offset`, read here:
+ * its bytes through the element access no property can intercept, within
+ * its real length. Undefined when the native side must answer (another
+ * kind of view, an offset out of range, an address past 2^53).
+ */
+function storedAddress(buf, offset) {
+  if (!isView(buf) || typedArrayTag(buf) !== 'Uint8Array' || !isIndex(offset)) return undefined
+  if (offset + P > typedArrayByteLength(buf)) return undefined
+  let lo, hi
+  if (LE) {
+    lo = (buf[offset] | (buf[offset + 1] << 8) | (buf[offset + 2] << 16) | (buf[offset + 3] << 24)) >>> 0
+    hi = P === 8 ? (buf[offset + 4] | (buf[offset + 5] << 8) | (buf[offset + 6] << 16) | (buf[offset + 7] << 24)) >>> 0 : 0
+  } else {
+    const at = offset + P - 4
+    lo = (buf[at + 3] | (buf[at + 2] << 8) | (buf[at + 1] << 16) | (buf[at] << 24)) >>> 0
+    hi = P === 8 ? (buf[offset + 3] | (buf[offset + 2] << 8) | (buf[offset + 1] << 16) | (buf[offset] << 24)) >>> 0 : 0
+  }
+  return hi < 0x200000 ? hi * 0x100000000 + lo : undefined
+}
+
+/** Stores `a` (a number below 2^53) as storedAddress reads it; false when the native side must. */
+function storeAddress(buf, offset, a) {
+  if (typeof a !== 'number' || !isView(buf) || typedArrayTag(buf) !== 'Uint8Array' || !isIndex(offset)) return false
+  if (offset + P > typedArrayByteLength(buf)) return false
+  const lo = a % 0x100000000
+  const hi = (a - lo) / 0x100000000
+  if (P !== 8 && hi !== 0) return false
+  const at = LE ? offset : offset + P - 4
+  const hiAt = LE ? offset + 4 : offset
+  for (let i = 0; i < 4; i++) buf[at + (LE ? i : 3 - i)] = (lo >>> (8 * i)) & 0xff
+  if (P === 8) for (let i = 0; i < 4; i++) buf[hiAt + (LE ? i : 3 - i)] = (hi >>> (8 * i)) & 0xff
+  return true
 }
 
 function writePointer(buf, offset, ptr) {
   const a = ptr === null ? 0 : addressOf(ptr, 'ffi.writePointer: ptr')
-  native.writePointer(buf, offset, a)
+  if (!storeAddress(buf, offset, a)) raw.writePointer(buf, offset, a)
   // The memory `ptr` owns must outlive the pointer to it stored in `buf`.
   const table = pointeeTable(buf)
   const key = offset === undefined ? 0 : offset
   if (ptr === null) table.map.delete(key)
-  else table.map.set(key, [ptr, byteLengthOf(ptr)])
+  else {
+    const n = byteLengthOf(ptr)
+    const stored = table.map.get(key)
+    if (stored === undefined) table.map.set(key, [ptr, n])
+    else {
+      stored[0] = ptr
+      stored[1] = n
+    }
+  }
   table.version++
 }
 
 function reinterpret(ptr, length, offset = 0) {
-  const r = native.reinterpret(addressOf(ptr, 'ffi.reinterpret'), length, offset, 'ffi.reinterpret')
-  const view = isView(r) ? foreignBuffer(r) : pointerBuffer(r)
+  const base = addressOf(ptr, 'ffi.reinterpret')
+  let view
+  if (typeof base === 'number' && base > 0 && isIndex(length) && length > 0 && isIndex(offset) && base + offset <= maxAddress) {
+    view = foreignView(base + offset, length, 'ffi.reinterpret')
+  } else {
+    const r = native.reinterpret(base, length, offset, 'ffi.reinterpret')
+    view = typeof r === 'object' ? exactView(r) : pointerBuffer(r)
+  }
   // A view into `ptr`'s memory keeps `ptr` (and so that memory) alive.
-  if (view !== NULL) keptAlive.set(view, ptr)
+  if (view !== NULL) new Kept(view, ptr)
   return view
 }
 
 function readCString(buf, offset = 0) {
   const a = knownAddress(buf)
-  if (a !== undefined && byteLengthOf(buf) === 0) return native.readCStringAt(a, offset)
-  return native.readCString(buf, offset)
+  if (a !== undefined) {
+    // (Every pointer Buffer is a Uint8Array.)
+    if (typedArrayByteLength(buf) === 0) return raw.readCStringAt(a, offset)
+  } else if (utf8Slice !== undefined && isView(buf) && typedArrayTag(buf) === 'Uint8Array' && isIndex(offset)) {
+    // A Buffer's string, decoded in JavaScript: the same bounds (the NUL is
+    // looked for only up to the real length), the same decoder. Errors, and
+    // strings too long for a JavaScript string, are the native side's.
+    const n = typedArrayByteLength(buf)
+    if (offset < n) {
+      let end = typedArrayIndexOf(buf, 0, offset)
+      if (end < 0) end = n
+      if (end - offset <= MAX_FAST_STRING) return utf8Slice(buf, offset, end)
+    }
+  }
+  return raw.readCString(buf, offset)
 }
 
 /**
@@ -753,8 +1012,11 @@ function allocCString(string) {
     fail('ERR_INVALID_ARG_TYPE', `ffi.allocCString: expected a string, got ${describe(string)}`)
   }
   const n = Buffer.byteLength(string, 'utf8')
-  const b = Buffer.alloc(n + 1)
+  // Small ones come from Node's pool (as Buffer.from(string) does): a
+  // Buffer.alloc makes an ArrayBuffer each. Every byte is written.
+  const b = Buffer.allocUnsafe(n + 1)
   b.write(string, 0, n, 'utf8')
+  b[n] = 0
   return b
 }
 

@@ -35,7 +35,7 @@ const workloads = fs
   .map((f) => require(path.join(__dirname, 'workloads', f)))
   .sort((a, b) => order(a.name) - order(b.name))
 function order(name) {
-  return ['abs', '6 mixed', 'callback', 'qsort', 'div'].findIndex((p) => name.startsWith(p))
+  return ['abs', '6 mixed', 'callback', 'qsort', 'div', 'helpers'].findIndex((p) => name.startsWith(p))
 }
 
 function optional(load) {
@@ -101,18 +101,38 @@ function measure(paths) {
     }
     const median = (v) => [...v].sort((a, b) => a - b)[v.length >> 1]
     const floorNs = median(samples['N-API no-op'])
+    const refNs = w.reference ? median(samples[w.reference]) : undefined
     out.push({
       workload: w.name,
-      results: names.map((name) => ({ contender: name, ns: median(samples[name]), ratio: median(samples[name]) / floorNs })),
+      reference: w.reference,
+      results: names.map((name) => ({
+        contender: name,
+        ns: median(samples[name]),
+        ratio: median(samples[name]) / floorNs,
+        ...(refNs ? { toReference: median(samples[name]) / refNs } : {}),
+      })),
     })
   }
   return { node: process.version, napi: process.versions.napi, results: out }
 }
 
+const showNs = (ns) => (ns >= 1000 ? `${(ns / 1000).toFixed(2)} µs` : `${ns.toFixed(1)} ns`)
+
+/** A workload with a reference contender: a row per contender. */
+function referenceTable(w) {
+  const lines = [`| ${w.workload} | ns | × N-API no-op | × ${w.reference} |`, '| --- | --- | --- | --- |']
+  for (const r of w.results) {
+    lines.push(`| ${r.contender} | ${showNs(r.ns)} | ${r.ratio.toFixed(1)}× | ${r.toReference.toFixed(1)}× |`)
+  }
+  return lines.join('\n')
+}
+
 function table(run) {
+  const referenced = run.results.filter((w) => w.reference)
+  const floor = run.results.map((w) => w.results.find((r) => r.contender === 'N-API no-op').ns)
+  run = { ...run, results: run.results.filter((w) => !w.reference) }
   const contenders = ['ffi', 'ffi.bind', 'ffi, Buffer per argument', 'N-API static binding', 'N-API call into JS', 'N-API call into JS, no values', 'koffi', 'ffi-rs', 'node:ffi', 'JS function']
   const present = contenders.filter((c) => run.results.some((w) => w.results.some((r) => r.contender === c)))
-  const floor = run.results.map((w) => w.results.find((r) => r.contender === 'N-API no-op').ns)
   const lines = [
     `Node ${run.node} (N-API ${run.napi}); N-API no-op floor ${Math.min(...floor).toFixed(1)}-${Math.max(...floor).toFixed(1)} ns`,
     '',
@@ -123,11 +143,12 @@ function table(run) {
     const cell = (c) => {
       const r = w.results.find((x) => x.contender === c)
       if (!r) return '—'
-      const ns = r.ns >= 1000 ? `${(r.ns / 1000).toFixed(2)} µs` : `${r.ns.toFixed(1)} ns`
-      return `${ns}, ${r.ratio.toFixed(1)}×`
+      return `${showNs(r.ns)}, ${r.ratio.toFixed(1)}×`
     }
     lines.push(`| ${w.workload} | ${present.map(cell).join(' | ')} |`)
   }
+  if (run.results.length === 0) lines.splice(1)
+  for (const w of referenced) lines.push('', referenceTable(w))
   return lines.join('\n')
 }
 

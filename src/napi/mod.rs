@@ -24,6 +24,7 @@ mod fast;
 mod info;
 mod library;
 mod pointer;
+mod raw;
 
 use std::os::raw::c_char;
 use std::ptr;
@@ -489,20 +490,26 @@ impl Cx {
         Ok((v, data.cast()))
     }
 
-    /// A Buffer over foreign memory. Refused where the runtime forbids
-    /// external Buffers (Electron's V8 sandbox).
-    pub fn external_buffer(&self, at: usize, len: usize) -> napi::Result<sys::napi_value> {
+    /// An ArrayBuffer over foreign memory, with no finalizer: V8 alone
+    /// owns its bookkeeping and frees it with the ArrayBuffer, at the next
+    /// collection, whether or not the event loop turns (a Buffer made by
+    /// `napi_create_external_buffer` keeps native memory until a task of
+    /// the event loop frees it, which a synchronous loop never lets run).
+    /// JavaScript makes the Buffer over it. Refused where the runtime
+    /// forbids external memory (Electron's V8 sandbox).
+    pub fn external_arraybuffer(&self, at: usize, len: usize) -> napi::Result<sys::napi_value> {
         let mut v = ptr::null_mut();
         let status = if external_buffers_refused() {
             sys::Status::napi_no_external_buffers_allowed
         } else {
             // SAFETY: the memory is the caller's word, as in C; no finalizer,
-            // since the module does not own it.
+            // since the module does not own it. `len` is at most 2^53 - 1
+            // (checked as an index), within V8's ArrayBuffer limit.
             unsafe {
-                sys::napi_create_external_buffer(
+                sys::napi_create_external_arraybuffer(
                     self.env,
-                    len,
                     at as *mut std::os::raw::c_void,
+                    len,
                     None,
                     ptr::null_mut(),
                     &mut v,

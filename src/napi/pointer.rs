@@ -48,8 +48,9 @@ fn offset_address(cx: &Cx, what: &str, address: Js, offset: usize) -> napi::Resu
     })
 }
 
-/// Memory at `address + offset`, `length` bytes: a Buffer over it, or for
-/// length 0 the address alone (JavaScript makes the pointer Buffer).
+/// Memory at `address + offset`, `length` bytes: an ArrayBuffer over it
+/// (JavaScript makes the Buffer), or for length 0 the address alone
+/// (JavaScript makes the pointer Buffer).
 #[napi]
 pub fn reinterpret(
     env: Env,
@@ -69,7 +70,7 @@ pub fn reinterpret(
     cx.check(pointer::check_span(usize::MAX - at, 0, length, &|| {
         what.into()
     }))?;
-    cx.external_buffer(at, length).map(Js)
+    cx.external_arraybuffer(at, length).map(Js)
 }
 
 /// A JavaScript string of the UTF-8 `bytes`; `ERR_OUT_OF_RANGE` when V8
