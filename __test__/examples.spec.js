@@ -1,6 +1,7 @@
 'use strict'
 
-// Every file in examples/ runs in a child node and prints what C computed.
+// Every file in examples/ runs in a child node and prints what C computed;
+// the README shows each of them (but the demo) verbatim.
 
 const test = require('ava')
 const fs = require('node:fs')
@@ -59,4 +60,13 @@ test('zlib.js compresses the repeated text to far fewer bytes', (t) => {
   const m = /-> (\d+)\n/.exec(run('zlib.js').stdout)
   t.truthy(m)
   t.true(Number(m[1]) > 0 && Number(m[1]) < 200)
+})
+
+test('the README shows every example but the demo verbatim', (t) => {
+  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8')
+  for (const file of Object.keys(expected)) {
+    if (file === 'original.js') continue
+    const code = fs.readFileSync(path.join(examples, file), 'utf8')
+    t.true(readme.includes('```js\n' + code + '```\n'), `README.md shows examples/${file} as it is`)
+  }
 })
