@@ -11,16 +11,18 @@ const cif = ffi.CIFVar(3, ffi.types.int,
   ffi.types.pointer, ffi.types.size_t, ffi.types.pointer, // fixed
   ffi.types.int, ffi.types.double, ffi.types.pointer) // variadic
 
+// Six pointers, then the six arguments, argument i at 8 * i of `args`.
+const aValues = Buffer.alloc(6 * P + 6 * 8)
+const args = aValues.subarray(6 * P)
+for (let i = 0; i < 6; i++) ffi.writePointer(aValues, i * P, args.subarray(8 * i, 8 * i + 8))
+
 const out = Buffer.alloc(100)
-const values = [Buffer.alloc(P), Buffer.alloc(8), Buffer.alloc(P), Buffer.alloc(4), Buffer.alloc(8), Buffer.alloc(P)]
-ffi.writePointer(values[0], 0, out)
-values[1].writeBigUInt64LE(BigInt(out.length))
-ffi.writePointer(values[2], 0, ffi.allocCString('%d apples cost %.2f %s'))
-values[3].writeInt32LE(12)
-values[4].writeDoubleLE(3.5)
-ffi.writePointer(values[5], 0, ffi.allocCString('euros'))
-const aValues = Buffer.alloc(P * values.length)
-values.forEach((v, i) => ffi.writePointer(aValues, i * P, v))
+ffi.writePointer(args, 0, out)
+args.writeBigUInt64LE(BigInt(out.length), 8)
+ffi.writePointer(args, 16, ffi.allocCString('%d apples cost %.2f %s'))
+args.writeInt32LE(12, 24)
+args.writeDoubleLE(3.5, 32)
+ffi.writePointer(args, 40, ffi.allocCString('euros'))
 const rValue = Buffer.alloc(ffi.sizeof.ffi_arg)
 ffi.call(cif, snprintf, rValue, aValues)
 

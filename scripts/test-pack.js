@@ -73,7 +73,7 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), `${name}-pack-`))
 const listing = JSON.parse(npm(['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root }))[0]
 const files = listing.files.map((f) => f.path).sort()
 console.log(`# main package: ${files.join(' ')}`)
-for (const need of ['index.js', 'index.mjs', 'index.d.ts', 'dlopen.js', 'dlopen.mjs', 'buffer.js', 'native.js', 'binding.js', 'package.json', 'README.md']) {
+for (const need of ['index.js', 'index.mjs', 'index.d.ts', 'dlopen.js', 'dlopen.mjs', 'buffer.js', 'native.js', 'binding.js', 'package.json', 'README.md', 'LICENSE']) {
   check(files.includes(need), `the main tarball holds ${need}`)
 }
 check(!files.some((f) => /^(src|target|__test__|npm|benchmark|scripts|examples|\.ci)\//.test(f)), 'no sources, build output, tests or scripts')
