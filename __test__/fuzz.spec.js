@@ -173,3 +173,30 @@ test('Closure and Closure.free with random input; double free', (t) => {
     attempt(() => ffi.Closure.free(other))
   })
 })
+
+// ffi/c: cdef and typeof of random sources built from C's tokens, and of
+// random characters: a result or ERR_FFI_CDEF / ERR_FFI_CDEF_REDEFINE /
+// ERR_FFI_UNKNOWN_TYPE / ERR_INVALID_ARG_VALUE, never another error.
+const cCodes = new Set(['ERR_FFI_CDEF', 'ERR_FFI_CDEF_REDEFINE', 'ERR_FFI_UNKNOWN_TYPE', 'ERR_INVALID_ARG_VALUE', 'ERR_OUT_OF_RANGE'])
+const cTokens = ['int', 'char', 'unsigned', 'long', 'double', 'void', 'struct', 'union', 'enum', 'typedef', 'const', 'static', '__attribute__((packed))', 'x', 'y', 't', '{', '}', '(', ')', '[', ']', '*', ';', ',', ':', '=', '...', '1', '0x7fffffff', '-', '<<', '?', '#pragma pack(1)\n', '\n', 'sizeof', '$', '"s"']
+
+test('ffi/c: cdef and typeof of random token soups end in a result or a typed error', (t) => {
+  const c = require('ffi/c')
+  const check = (f) => {
+    try {
+      f()
+    } catch (e) {
+      if (!(e instanceof Error) || !cCodes.has(e.code)) throw new Error(`not a typed error: ${e && e.message} (code ${e && e.code})`)
+    }
+  }
+  fc.assert(
+    fc.property(fc.array(fc.constantFrom(...cTokens), { maxLength: 60 }), fc.string({ maxLength: 40 }), (toks, junk) => {
+      check(() => c.cdef(toks.join(' ')))
+      check(() => c.typeof(toks.join(' ')))
+      check(() => c.cdef(junk))
+      check(() => c.typeof(junk))
+    }),
+    { numRuns: runs },
+  )
+  t.pass()
+})
