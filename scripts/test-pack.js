@@ -73,9 +73,11 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), `${name}-pack-`))
 const listing = JSON.parse(npm(['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root }))[0]
 const files = listing.files.map((f) => f.path).sort()
 console.log(`# main package: ${files.join(' ')}`)
-for (const need of ['index.js', 'index.mjs', 'index.d.ts', 'dlopen.js', 'dlopen.mjs', 'buffer.js', 'native.js', 'binding.js', 'package.json', 'README.md', 'LICENSE']) {
+for (const need of ['index.js', 'index.mjs', 'index.d.ts', 'dlopen.js', 'dlopen.mjs', 'buffer.js', 'native.js', 'binding.js', 'package.json', 'README.md', 'LICENSE', 'lib/c/index.js', 'lib/c/index.mjs', 'lib/c/index.d.ts']) {
   check(files.includes(need), `the main tarball holds ${need}`)
 }
+// Nothing imports the generated binding.d.ts: index.d.ts is written by hand.
+check(!files.includes('binding.d.ts'), 'the generated binding.d.ts is not shipped')
 check(!files.some((f) => /^(src|target|__test__|npm|benchmark|scripts|examples|\.ci)\//.test(f)), 'no sources, build output, tests or scripts')
 check(!files.some((f) => f.endsWith('.node')), 'no native binary in the main package (it comes per platform)')
 check(!files.some((f) => /^(Cargo\.|build\.rs)/.test(f)), 'no Cargo files')
