@@ -41,6 +41,7 @@ mod library;
 mod os;
 mod pointer;
 mod stats;
+mod sync;
 mod types;
 
 mod napi;

@@ -19,6 +19,7 @@ use crate::arch::entry::{Regs, Shape};
 use crate::closure::dispatch::{self, Request};
 use crate::closure::{Closure, Handler};
 use crate::error::Error;
+use crate::sync::Remembered;
 
 /// A number unique to each live thread: the address of its call-path state.
 fn thread_token() -> usize {
@@ -75,7 +76,7 @@ struct JsState {
     /// The dispatcher as a value, and the call scope generation it was
     /// obtained in: reused while that scope is open, instead of a reference
     /// lookup per callback.
-    func_value: (u64, sys::napi_value),
+    func_value: Remembered<sys::napi_value>,
     frames: Vec<Arc<FrameMem>>,
     /// Where each argument's value goes in `args`, and its size.
     layout: Vec<(usize, usize)>,
@@ -396,7 +397,7 @@ impl JsHandler {
         // Node could not report that to 'uncaughtException' either: the
         // innermost synchronous call throws instead, once C has returned.
         // SAFETY: this thread's state, alive while the thread runs.
-        if unsafe { !(*t).closure_may_enter() } {
+        if unsafe { !(*t).sync.closure_may_enter() } {
             return false;
         }
         let env = self.env;
@@ -422,14 +423,14 @@ impl JsHandler {
             let mut result = ptr::null_mut();
             let state = self.js.get();
             let generation = call_scope.as_ref().map_or(0, |s| s.generation());
-            let found = if generation != 0 && (*state).func_value.0 == generation {
-                func = (*state).func_value.1;
+            let found = if let Some(f) = (*state).func_value.get(generation) {
+                func = f;
                 true
             } else {
                 let got = sys::napi_get_reference_value(env, (*state).func, &mut func)
                     == sys::Status::napi_ok;
-                if got && generation != 0 {
-                    (*state).func_value = (generation, func);
+                if got {
+                    (*state).func_value.set(generation, func);
                 }
                 got
             };
@@ -453,7 +454,7 @@ impl JsHandler {
                     sys::napi_is_exception_pending(env, &mut pending);
                     if pending {
                         sys::napi_get_and_clear_last_exception(env, &mut error);
-                        (*t).refuse_closure();
+                        (*t).sync.refuse_closure();
                     }
                 }
             }
@@ -788,7 +789,7 @@ pub fn closure_new(
         freed: AtomicBool::new(false),
         js: UnsafeCell::new(JsState {
             func: func_ref,
-            func_value: (0, ptr::null_mut()),
+            func_value: Remembered::default(),
             frames: Vec::new(),
             layout,
             cell: Some(cell),
