@@ -173,7 +173,7 @@ export declare function reinterpret(address: Js, length: Js, offset: Js, what?: 
 export declare function sharedState(value?: Js | undefined | null): Js
 
 /**
- * Sets up this thread's stack checks (see [`init_stack`]): index.js passes
+ * Sets up this thread's stack checks (see [`SyncState::init_stack`]): index.js passes
  * V8's `--stack-size` if the process was started with one, else undefined.
  */
 export declare function stackInit(v8StackKb: Js): void

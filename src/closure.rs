@@ -5,6 +5,7 @@
 //! threads other than the one a handler answers on go through [`dispatch`].
 
 pub mod dispatch;
+pub mod frames;
 
 use std::os::raw::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};

@@ -12,24 +12,29 @@
 //!   signatures ([`arch::direct`], [`arch::entry`]), with each
 //!   architecture's registers in one module;
 //! - [`closure`]: `ffi_closure`s calling a [`closure::Handler`], panic-safe;
-//!   [`closure::dispatch`]: calls from other threads, queued for the
-//!   JavaScript thread ([`closure::dispatch::JsThread`]), with the rules for
-//!   giving up (environment ending, the one-second deadlock wait);
+//!   [`closure::frames`]: the handler of a closure whose function runs on
+//!   one thread, in a frame per reentrancy depth, behind a
+//!   [`closure::frames::Function`] (zeroed results when it is freed, its
+//!   environment ended or it threw); [`closure::dispatch`]: calls from
+//!   other threads, queued for the JavaScript thread
+//!   ([`closure::dispatch::JsThread`]), with the rules for giving up
+//!   (environment ending, the one-second deadlock wait);
+//! - [`sync`]: a thread's synchronous calls: their depth limit, epochs and
+//!   stack checks, and the generations of the handle scope their closures
+//!   share;
 //! - [`library`]: `dlopen`/`dlsym`/`dlclose` with per-handle errors;
 //! - [`pointer`]: bounds and address checks for the pointer helpers;
 //! - [`os`]: `errno` and `GetLastError()`;
 //! - [`stats`]: counts of live native objects, for leak checks.
 //!
 //! [`napi`] is the N-API layer: conversions from and to JavaScript values,
-//! and what needs N-API: the thread-safe function behind
-//! [`closure::dispatch::JsThread`], the handle scopes and the dispatcher
-//! call of closures. It still holds some logic that needs none and that
-//! `cargo test` does not reach yet: a closure's per-depth frames
-//! (`napi/closure.rs`), the synchronous-call depth, epochs and stack
-//! checks (`SyncGuard` in `napi/env.rs`), and the fast path's thread-state
-//! lookup (`napi/fast.rs`). The JavaScript surface (`index.js`) holds the
-//! address table of pointer Buffers and the keep-alive links, which must
-//! live in JavaScript.
+//! and what needs N-API, over the core's seams: the thread-safe function
+//! and environment state behind [`closure::dispatch::JsThread`], index.js's
+//! dispatcher and the handle scopes behind [`closure::frames::Function`],
+//! the per-thread state (a [`sync::SyncState`] among it) and the fast
+//! path's lookup of it by `napi_env`. The JavaScript surface (`index.js`)
+//! holds the address table of pointer Buffers and the keep-alive links,
+//! which must live in JavaScript.
 
 mod abi;
 mod arch;
@@ -41,6 +46,7 @@ mod library;
 mod os;
 mod pointer;
 mod stats;
+mod sync;
 mod types;
 
 mod napi;

@@ -30,15 +30,6 @@ pub(super) fn checked(
     cx.check(unsafe { crate::call::check(cif, fun, rvalue, avalues, variadic) })
 }
 
-pub(super) fn deadlock_error() -> Error {
-    Error::WouldDeadlock(format!(
-        "ffi.call: while this thread was blocked in ffi.call, another thread waited {} ms \
-         for it to run a JavaScript closure and was given a zeroed result; call C functions \
-         that call back from other threads with ffi.callAsync",
-        crate::closure::dispatch::DEADLOCK_WAIT.as_millis()
-    ))
-}
-
 /// The `errno` the last synchronous call on this thread left.
 #[napi]
 pub fn errno() -> i32 {

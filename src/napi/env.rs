@@ -6,7 +6,7 @@
 use std::cell::{Cell, RefCell};
 use std::os::raw::c_void;
 use std::ptr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Once};
 
 use napi::{sys, Env};
@@ -14,6 +14,7 @@ use napi_derive::napi;
 
 use super::{napi_ok, Cx, Js};
 use crate::call::Outcome;
+use crate::sync::{Published, ScopeUses, SyncGuard, SyncState};
 
 /// Set once the process runs its exit handlers: from then on no thread
 /// touches N-API.
@@ -42,14 +43,9 @@ pub struct EnvShared {
     /// zero at once, and those waiting give up, so that the exit (which
     /// joins the libuv thread pool before any cleanup hook runs) completes.
     ending: AtomicBool,
-    /// The epoch of the outermost synchronous call this environment's
-    /// JavaScript thread is in, 0 when it is in none. Only that thread
-    /// writes it (a plain store: no locked instruction on the call path).
-    blocked: AtomicU64,
-    /// The epoch of a call during which another thread gave up waiting for
-    /// this thread; tagged with the epoch so that a give-up racing with the
-    /// end of one call can never be blamed on the next.
-    abandoned: AtomicU64,
+    /// The synchronous call its JavaScript thread is blocked in, and the
+    /// one during which another thread gave up waiting for it.
+    pub published: Published,
 }
 
 // SAFETY: the thread-safe function is meant to be used from any thread and
@@ -68,12 +64,8 @@ thread_local! {
             control: Cell::new(ptr::null()),
             last: Cell::new(Outcome { errno: 0, last_error: 0 }),
             errno: Cell::new(ptr::null_mut()),
-            depth: Cell::new(0),
-            epoch: Cell::new(0),
             call_scope: Cell::new(ptr::null()),
-            call_floor: Cell::new(0),
-            closure_floor: Cell::new(0),
-            stack_refused: Cell::new(false),
+            sync: SyncState::new(),
         }
     };
 }
@@ -97,74 +89,14 @@ pub struct Thread {
     /// This thread's errno slot (set with `control`): the fast path reads
     /// it without a call to the C library.
     pub errno: Cell<*mut std::os::raw::c_int>,
-    /// How deep this thread is in synchronous calls.
-    depth: Cell<u32>,
-    /// Counts this thread's outermost synchronous calls (from 1), so that a
-    /// waiting thread can tell one long call from several short ones.
-    epoch: Cell<u64>,
     /// The handle scope of the synchronous call whose C code is running
     /// right now (NULL while JavaScript runs, and outside calls).
     pub call_scope: Cell<*const CallScope>,
-    /// The lowest stack address from which a synchronous call may start
-    /// (see [`init_stack`]); 0 while unknown.
-    call_floor: Cell<usize>,
-    /// The lowest stack address from which a closure may call into
-    /// JavaScript; 0 while unknown.
-    closure_floor: Cell<usize>,
-    /// A closure call under the innermost synchronous call was refused for
-    /// want of stack: that call throws when C returns. Each call keeps its
-    /// own (see [`SyncGuard`]), whatever calls nested in it later do.
-    stack_refused: Cell<bool>,
+    /// Its synchronous calls: depth, epochs, stack checks.
+    pub sync: SyncState,
 }
 
-/// The most synchronous calls one thread may be in at once (JavaScript ->
-/// `ffi.call` -> C -> closure -> JavaScript -> `ffi.call` ...): the next one
-/// throws `ERR_FFI_STACK_EXHAUSTED`. A level with small frames takes about
-/// 3.4 KiB of stack (Node 20, x86-64; the main thread died at level 288),
-/// so 128 levels take about 440 KiB of the main thread's 984 KiB, leaving
-/// room for the callbacks' own frames; deeper or bigger frames meet the
-/// stack check first.
-pub const MAX_SYNC_DEPTH: u32 = 128;
-
-/// The stack a closure must find left above V8's limit to call into
-/// JavaScript: room for the dispatcher, a callback of modest depth, and for
-/// reporting what it throws to 'uncaughtException' (Node exits with code 7
-/// when it cannot run that handler). That report alone took 42 KiB with an
-/// empty handler and up to 56 KiB with one that logs the error (Node 20).
-pub const CLOSURE_RESERVE: usize = 96 * 1024;
-
-/// The stack a synchronous call must find left: what libffi may copy onto
-/// it by value, and then a closure's reserve.
-pub const CALL_RESERVE: usize = crate::cif::MAX_BY_VALUE + CLOSURE_RESERVE;
-
-/// V8's default `--stack-size` on the main thread, in KiB.
-const V8_STACK_KB: usize = 984;
-
-/// What Node keeps below a Worker's JavaScript stack for native code
-/// (`kStackBufferSize` in node_worker.cc): the Worker's V8 limit is that far
-/// above the low end of its thread's stack.
-const WORKER_STACK_BUFFER: usize = 192 * 1024;
-
-/// Works out where this thread's JavaScript stack ends, which N-API does not
-/// tell: V8 allows `--stack-size` KiB (`v8_stack_kb`, default 984) below
-/// where the thread started on the main thread, and a Worker's stack less
-/// Node's reserve below it. Both are estimated from the thread's stack as
-/// the system reports it, and the higher of the two taken: no lower than
-/// V8's real limit, so the checks refuse early rather than late (in a
-/// Worker with a large stack, from 984 KiB deep rather than near 4 MiB).
-pub fn init_stack(t: &Thread, v8_stack_kb: Option<usize>) {
-    let Some((low, high)) = crate::os::stack_bounds() else {
-        return;
-    };
-    let kb = v8_stack_kb.unwrap_or(V8_STACK_KB);
-    let limit = low
-        .saturating_add(WORKER_STACK_BUFFER)
-        .max(high.saturating_sub(kb.saturating_mul(1024)));
-    t.call_floor.set(limit.saturating_add(CALL_RESERVE));
-    t.closure_floor.set(limit.saturating_add(CLOSURE_RESERVE));
-}
-
-/// Sets up this thread's stack checks (see [`init_stack`]): index.js passes
+/// Sets up this thread's stack checks (see [`SyncState::init_stack`]): index.js passes
 /// V8's `--stack-size` if the process was started with one, else undefined.
 #[napi]
 pub fn stack_init(env: Env, v8_stack_kb: Js) -> napi::Result<()> {
@@ -173,70 +105,28 @@ pub fn stack_init(env: Env, v8_stack_kb: Js) -> napi::Result<()> {
     let kb = kb
         .filter(|k| k.is_finite() && *k >= 1.0)
         .map(|k| k as usize);
-    THREAD.with(|t| init_stack(t, kb));
+    THREAD.with(|t| t.sync.init_stack(kb));
     Ok(())
 }
 
-impl Thread {
-    /// Whether a closure called here may call into JavaScript: false (and
-    /// the innermost synchronous call, if any, will throw) when too little
-    /// stack is left.
-    pub fn closure_may_enter(&self) -> bool {
-        if crate::os::stack_position() >= self.closure_floor.get() {
-            return true;
-        }
-        self.refuse_closure();
-        false
-    }
-
-    /// Records that a closure call was refused for want of stack, for the
-    /// innermost synchronous call to report (nothing to report outside one).
-    pub fn refuse_closure(&self) {
-        if self.depth.get() > 0 {
-            self.stack_refused.set(true);
-        }
-    }
-}
-
-/// The error of a closure call refused for want of stack.
-fn closure_refused_error() -> crate::error::Error {
-    crate::error::Error::StackExhausted(format!(
-        "ffi.call: a JavaScript closure called during this call could not run: less than {} KiB \
-         of this thread's stack was left for JavaScript (C received a zeroed result); \
-         call it with less stack in use, or from fewer nested calls",
-        CLOSURE_RESERVE / 1024
-    ))
-}
-
 /// A handle scope that the closures called by one synchronous call share,
-/// instead of opening and closing one each (Node allocates every scope it
-/// opens): opened by the first callback, renewed every [`CallScope::USES`]
-/// callbacks so that handles stay few, closed when the call returns. Only
-/// used by callbacks that C makes directly under that call, where it is the
-/// innermost scope; JavaScript code (and so any other addon) runs with
-/// `call_scope` cleared.
+/// instead of opening and closing one each: opened by the first callback,
+/// renewed and numbered as [`ScopeUses`] says, closed when the call
+/// returns. Only used by callbacks that C makes directly under that call,
+/// where it is the innermost scope; JavaScript code (and so any other
+/// addon) runs with `call_scope` cleared.
 pub struct CallScope {
     env: sys::napi_env,
     scope: Cell<sys::napi_handle_scope>,
-    uses: Cell<u32>,
-    /// Which opening of a scope is current: a number never used before in
-    /// this process, so a `napi_value` remembered with it is valid exactly
-    /// while it is the current one (see [`CallScope::generation`]).
-    generation: Cell<u64>,
+    uses: ScopeUses,
 }
 
-/// The last [`CallScope::generation`] handed out.
-static GENERATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
 impl CallScope {
-    const USES: u32 = 64;
-
     pub fn new(env: sys::napi_env) -> CallScope {
         CallScope {
             env,
             scope: Cell::new(ptr::null_mut()),
-            uses: Cell::new(0),
-            generation: Cell::new(0),
+            uses: ScopeUses::new(),
         }
     }
 
@@ -247,7 +137,7 @@ impl CallScope {
     /// owns this scope (so it is, or would be, the innermost scope).
     pub unsafe fn enter(&self) -> bool {
         let mut scope = self.scope.get();
-        if !scope.is_null() && self.uses.get() >= Self::USES {
+        if !scope.is_null() && self.uses.spent() {
             // SAFETY: the innermost scope (caller's word).
             unsafe { sys::napi_close_handle_scope(self.env, scope) };
             scope = ptr::null_mut();
@@ -259,18 +149,16 @@ impl CallScope {
                 return false;
             }
             self.scope.set(scope);
-            self.uses.set(0);
-            self.generation
-                .set(GENERATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1);
+            self.uses.opened();
         }
-        self.uses.set(self.uses.get() + 1);
+        self.uses.used();
         true
     }
 
     /// The open scope's generation (after [`CallScope::enter`]): a value
     /// obtained under the same generation is still in an open scope.
     pub fn generation(&self) -> u64 {
-        self.generation.get()
+        self.uses.generation()
     }
 
     /// Makes this scope its thread's current one until the guard drops,
@@ -367,20 +255,6 @@ impl EnvShared {
         };
         status == sys::Status::napi_ok
     }
-
-    /// The epoch of the synchronous call this environment's JavaScript
-    /// thread is blocked in, if it is.
-    pub fn blocked_epoch(&self) -> Option<u64> {
-        match self.blocked.load(Ordering::Acquire) {
-            0 => None,
-            epoch => Some(epoch),
-        }
-    }
-
-    /// Records that a thread gave up waiting during the call of `epoch`.
-    pub fn mark_abandoned(&self, epoch: u64) {
-        self.abandoned.store(epoch, Ordering::Release);
-    }
 }
 
 /// The JavaScript thread as closure calls from other threads see it.
@@ -395,10 +269,10 @@ impl crate::closure::dispatch::JsThread for EnvShared {
         EnvShared::ending(self)
     }
     fn blocked_epoch(&self) -> Option<u64> {
-        EnvShared::blocked_epoch(self)
+        self.published.blocked_epoch()
     }
     fn mark_abandoned(&self, epoch: u64) {
-        EnvShared::mark_abandoned(self, epoch)
+        self.published.mark_abandoned(epoch)
     }
 }
 
@@ -452,8 +326,7 @@ pub fn get_or_init(cx: &Cx, call_js: CallJs) -> napi::Result<Arc<EnvShared>> {
         state: Mutex::new(State { alive: true, tsfn }),
         alive: AtomicBool::new(true),
         ending: AtomicBool::new(false),
-        blocked: AtomicU64::new(0),
-        abandoned: AtomicU64::new(0),
+        published: Published::default(),
     });
     let hook_arg = Arc::into_raw(shared.clone()) as *mut c_void;
     // SAFETY: registered after the tsfn, so it runs before Node's own
@@ -490,82 +363,14 @@ pub fn mark_ending() {
     }
 }
 
-/// Marks this thread as blocked in a synchronous call while it lives; holds
-/// the enclosing call's `stack_refused`, put back when this one ends.
-pub struct SyncGuard<'a>(&'a Thread, bool);
-
-/// Marks the thread whose state is `t` as blocked in a synchronous call.
-/// Only this thread writes what it publishes, so plain stores do: a waiter
-/// reads `blocked` and, once it gives up, tags `abandoned` with the epoch.
-/// Refused, before anything reaches C, at [`MAX_SYNC_DEPTH`] nested calls
-/// or with less than [`CALL_RESERVE`] of stack left.
+/// Enters a synchronous call on the thread whose state is `t` (see
+/// [`SyncState::enter`]), published to its environment if it has one.
+#[inline(always)]
 pub fn enter_sync(t: &Thread) -> Result<SyncGuard<'_>, crate::error::Error> {
-    let depth = t.depth.get();
-    if depth >= MAX_SYNC_DEPTH {
-        return Err(crate::error::Error::StackExhausted(format!(
-            "ffi.call: this thread is already in {depth} nested synchronous calls \
-             (JavaScript -> ffi.call -> C -> closure -> JavaScript ...), the limit"
-        )));
-    }
-    if crate::os::stack_position() < t.call_floor.get() {
-        return Err(crate::error::Error::StackExhausted(format!(
-            "ffi.call: less than {} KiB of this thread's stack is left ({depth} synchronous \
-             calls deep); a call needs that much for libffi's copies and its closures",
-            CALL_RESERVE / 1024
-        )));
-    }
-    t.depth.set(depth + 1);
-    if depth == 0 {
-        let epoch = t.epoch.get() + 1;
-        t.epoch.set(epoch);
-        // SAFETY: CURRENT holds the Arc while the pointer is set, and only the
-        // cleanup hook (which cannot run during a call on this thread) clears it.
-        if let Some(s) = unsafe { t.shared.get().as_ref() } {
-            s.blocked.store(epoch, Ordering::Release);
-        }
-    }
-    Ok(SyncGuard(t, t.stack_refused.replace(false)))
-}
-
-/// Counts one synchronous call out; the environment's shared state if that
-/// was the outermost one (which no longer publishes an epoch then).
-fn exit_sync(t: &Thread) -> Option<&EnvShared> {
-    let depth = t.depth.get() - 1;
-    t.depth.set(depth);
-    if depth != 0 {
-        return None;
-    }
-    // SAFETY: as in enter_sync. (The environment may have gained its shared
-    // state during the call: then it never published this epoch, and
-    // clearing `blocked` is harmless.)
-    let s = unsafe { t.shared.get().as_ref() }?;
-    s.blocked.store(0, Ordering::Release);
-    Some(s)
-}
-
-impl SyncGuard<'_> {
-    /// Leaves the call; an error when a closure called during it was
-    /// refused for want of stack, or when it was the outermost one and
-    /// another thread gave up waiting for this thread meanwhile.
-    pub fn leave(self) -> Result<(), crate::error::Error> {
-        let (t, outer) = (self.0, self.1);
-        std::mem::forget(self);
-        let refused = t.stack_refused.replace(outer);
-        let abandoned =
-            exit_sync(t).is_some_and(|s| s.abandoned.load(Ordering::Acquire) == t.epoch.get());
-        if refused {
-            Err(closure_refused_error())
-        } else if abandoned {
-            Err(super::call::deadlock_error())
-        } else {
-            Ok(())
-        }
-    }
-}
-
-impl Drop for SyncGuard<'_> {
-    fn drop(&mut self) {
-        self.0.stack_refused.set(self.1);
-        exit_sync(self.0);
-    }
+    // SAFETY: CURRENT holds the Arc while the pointer is set, and only the
+    // cleanup hook (which cannot run during a call on this thread) clears it.
+    // (The environment may gain its shared state during the call: then it
+    // never published this call's epoch, and has nothing to clear.)
+    let shared = unsafe { t.shared.get().as_ref() };
+    t.sync.enter(shared.map(|s| &s.published))
 }

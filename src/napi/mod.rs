@@ -1,9 +1,13 @@
 //! The N-API layer: JavaScript values in, JavaScript values out, core
-//! errors thrown as typed JavaScript errors. Closure calls from other
-//! threads follow [`crate::closure::dispatch`]; this layer only carries
-//! them (env.rs implements its `JsThread`). Still here, and not yet
-//! covered by `cargo test` (see the crate docs): closure frames, the
-//! synchronous-call guard, the fast path's thread lookup.
+//! errors thrown as typed JavaScript errors, and the N-API side of the
+//! core's seams: env.rs implements [`crate::closure::dispatch::JsThread`]
+//! over a thread-safe function and keeps each thread's state (its
+//! [`crate::sync::SyncState`], the handle scope its closures share);
+//! closure.rs implements [`crate::closure::frames::Function`] over
+//! index.js's dispatcher and makes the Buffers over the frames; fast.rs
+//! finds a thread's state from its `napi_env`. The rules those follow
+//! (frames, depths, epochs, deadlock and stack checks) are the core's,
+//! covered by `cargo test`.
 //!
 //! Values cross as raw `napi_value`s ([`Js`]) so that every conversion, and
 //! so every error a user can cause, is this module's own: napi-rs's generic
