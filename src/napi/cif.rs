@@ -64,7 +64,7 @@ pub fn prep_cif(env: Env, abi: Js, nfixed: Js, types_: Js) -> napi::Result<Js> {
     // SAFETY: `cif_mem` is a fresh, malloc-aligned Buffer of sizeof(ffi_cif);
     // the types passed check_type and JavaScript keeps them alive.
     cx.check(unsafe { cif::prepare(cif_mem.cast(), Signature { abi, nfixed }, rtype, at) })?;
-    let (slot, _) = cx.node_buffer(super::fast::SLOT_SIZE)?;
+    let (slot, _) = cx.node_buffer(super::call::SLOT_SIZE)?;
     let sizes = atypes
         .iter()
         // SAFETY: checked types, laid out by ffi_prep_cif.

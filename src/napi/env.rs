@@ -82,7 +82,7 @@ pub struct Thread {
     /// CURRENT as a plain pointer (no reference counting per call); CURRENT
     /// keeps it alive while it is set.
     pub shared: Cell<*const EnvShared>,
-    /// The fast path's control cell (see fast.rs).
+    /// The fast path's control cell (see call.rs).
     pub control: Cell<*const f64>,
     /// The outcome of the last synchronous call (`ffi.errno()`).
     pub last: Cell<Outcome>,

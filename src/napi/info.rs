@@ -1,11 +1,10 @@
-//! Constants: sizes, ABIs, type codes, the builtin type addresses; and the
-//! error factory for the checks only JavaScript can make.
+//! Constants: sizes, ABIs, type codes, the builtin type addresses, and the
+//! counts of live native objects (`ffi.stats()`).
 
 use napi::Env;
 use napi_derive::napi;
 
 use super::{Cx, Js};
-use crate::error::Error;
 use crate::{abi, library, types};
 
 /// Everything constant about this platform and this libffi, in one object.
@@ -83,24 +82,4 @@ pub fn stats(env: Env) -> napi::Result<Js> {
     let entries = crate::arch::entry::taken();
     cx.set(out, "closureEntries", cx.f64(entries as f64)?)?;
     Ok(Js(out))
-}
-
-/// Builds the typed error for `code`: the checks that need object identity
-/// (a `cif` this module did not prepare) are made in JavaScript, but every
-/// error's class and shape is decided here, in `error.rs`.
-#[napi]
-pub fn make_error(env: Env, code: String, message: String) -> napi::Result<Js> {
-    let cx = Cx::new(&env);
-    let e = Error::from_code(&code, message)
-        .ok_or_else(|| napi::Error::from_reason(format!("unknown error code {code}")))?;
-    cx.make_error(&e).map(Js)
-}
-
-/// The address of a Buffer's first byte (a number, or a bigint past 2^53).
-#[napi]
-pub fn buffer_address(env: Env, buf: Js, what: Option<String>) -> napi::Result<Js> {
-    let cx = Cx::new(&env);
-    let what = what.unwrap_or_else(|| "ffi.address".into());
-    let r = cx.view(buf, &|| what.clone())?;
-    cx.address_value(r.ptr as usize).map(Js)
 }

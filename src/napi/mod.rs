@@ -4,7 +4,7 @@
 //! over a thread-safe function and keeps each thread's state (its
 //! [`crate::sync::SyncState`], the handle scope its closures share);
 //! closure.rs implements [`crate::closure::frames::Function`] over
-//! index.js's dispatcher and makes the Buffers over the frames; fast.rs
+//! index.js's dispatcher and makes the Buffers over the frames; call.rs
 //! finds a thread's state from its `napi_env`. The rules those follow
 //! (frames, depths, epochs, deadlock and stack checks) are the core's,
 //! covered by `cargo test`.
@@ -21,10 +21,11 @@
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
 mod call;
+mod call_async;
 mod cif;
 mod closure;
 mod env;
-mod fast;
+mod errors;
 mod info;
 mod library;
 mod pointer;

@@ -215,3 +215,12 @@ pub fn write_view(env: Env, buf: Js, offset: Js, source: Js) -> napi::Result<f64
     unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), r.ptr.add(offset), bytes.len()) };
     Ok(bytes.len() as f64)
 }
+
+/// The address of a Buffer's first byte (a number, or a bigint past 2^53).
+#[napi]
+pub fn buffer_address(env: Env, buf: Js, what: Option<String>) -> napi::Result<Js> {
+    let cx = Cx::new(&env);
+    let what = what.unwrap_or_else(|| "ffi.address".into());
+    let r = cx.view(buf, &|| what.clone())?;
+    cx.address_value(r.ptr as usize).map(Js)
+}

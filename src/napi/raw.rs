@@ -10,7 +10,7 @@ use std::ptr;
 use napi::{sys, Env, Status};
 use napi_derive::napi;
 
-use super::{fast, napi_ok, pointer, Cx, Js};
+use super::{call, napi_ok, pointer, Cx, Js};
 
 /// At most this many arguments are read.
 const MAX_ARGS: usize = 7;
@@ -148,7 +148,7 @@ unsafe extern "C" fn fill_slot(
         let mut variadic = false;
         // SAFETY: valid env; a non-boolean reads as false.
         unsafe { sys::napi_get_value_bool(env.raw(), a[5].0, &mut variadic) };
-        fast::fill_slot(env, a[0], a[1], a[2], a[3], a[4], variadic)?;
+        call::fill_slot(env, a[0], a[1], a[2], a[3], a[4], variadic)?;
         undefined(env)
     };
     // SAFETY: the callback's own env and info.
