@@ -1,5 +1,6 @@
-//! The synchronous call (`ffi.call`, `ffi.bind`) and its fast path. JavaScript keeps, per CIF, a slot (an opaque Buffer
-//! that only this layer writes) describing the last call it checked in full.
+//! The synchronous call (`ffi.call`, `ffi.bind`) and its fast path.
+//! JavaScript keeps, per CIF, a slot (an opaque Buffer that only this layer
+//! writes) describing the last call it checked in full.
 //! When the next call has the same Buffers, JavaScript writes the slot's
 //! address into this thread's control cell and calls `callFast`, a raw
 //! N-API function of no arguments: no conversion, no Buffer lookup.
