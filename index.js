@@ -220,7 +220,7 @@ function makeShared() {
       ? new WebAssembly.Memory({ initial: 0 }).buffer
       : new SharedArrayBuffer(0)
   const FastBuffer = fastBufferClass()
-  /** 64 KiB region of the address space -> an ArrayBuffer over it (see `foreignView`) */
+  /** 4 KiB page of the address space -> an ArrayBuffer over it (see `foreignView`) */
   const regions = new Map()
   // What a view made by `reinterpret` keeps alive (the pointer Buffer it
   // was made from), as a private field: a WeakMap entry per view is an
@@ -374,10 +374,14 @@ function pointerBuffer(address) {
  * natively only in a task of the event loop, after a collection: a
  * synchronous loop that makes them grows by about 230 bytes each until it
  * returns, and each costs over a microsecond. So small spans are views over
- * an ArrayBuffer per 64 KiB region of the address space, made once and kept
- * in `regions` (256 at most): a view is JavaScript heap that V8 counts and
- * collects, and holds nothing native. Larger spans, bigints and addresses
- * in the first region get an ArrayBuffer of their own, as before.
+ * an ArrayBuffer over the 4 KiB pages that hold them, made once per page
+ * and kept in `regions` (256 at most): a view is JavaScript heap that V8
+ * counts and collects, and holds nothing native. Pages, not larger
+ * regions: memory is mapped and protected by whole pages, so if the span's
+ * bytes are readable (the caller's word) so is every byte of the
+ * ArrayBuffer, and what reads all of it (structuredClone or postMessage of
+ * the view, `new Uint8Array(view.buffer)`) cannot fault. Larger spans,
+ * bigints and addresses in the first page get an ArrayBuffer of their own.
  */
 function foreignView(at, length, what) {
   if (typeof at === 'number' && at >= REGION && length <= REGION && at + length <= maxAddress) {
@@ -428,7 +432,8 @@ const alignof = Object.freeze(info.alignof)
 const abi = Object.freeze(info.abi)
 /** The largest address a number can give exactly on this platform (the native side's bound, minus one on 32-bit). */
 const maxAddress = sizeof.pointer >= 8 ? Number.MAX_SAFE_INTEGER : 2 ** 32 - 2
-const REGION = 65536
+/** The smallest page size of the supported systems (4 KiB; 16 KiB and 64 KiB pages are multiples). */
+const REGION = 4096
 const P = sizeof.pointer
 const LE = info.endianness === 'LE'
 /** Bytes of a C string readCString decodes in JavaScript (far below V8's string length limit) */

@@ -160,3 +160,12 @@ for (const [mode, env] of [
     })
   })
 }
+
+test('a small view of foreign memory spans only its pages: cloning it next to unmapped memory does not fault', (t) => {
+  // Regression: views shared an ArrayBuffer over a 64 KiB region, which
+  // structuredClone copies whole, past the mapped page: SIGSEGV.
+  const r = runChild('page-views.js')
+  t.is(r.signal, null, r.stderr)
+  t.is(r.status, 0, r.stderr)
+  t.deepEqual(JSON.parse(r.stdout), { clone: '\u0007\u0007\u0007\u0007end!', bufferLength: 4096, sum: true })
+})
