@@ -470,28 +470,40 @@ function prepare(name, abiValue, nfixed, rType, aTypes) {
   const addrs = [typeAddress(rType, `${name}: the return type`)]
   for (let i = 0; i < aTypes.length; i++) addrs.push(typeAddress(aTypes[i], `${name}: argument type ${i}`))
   const [cif, argTypes, slot, argSizes] = native.prepCif(abiValue, nfixed, addrs)
-  const state = emptyCache(slot)
-  state.variadic = nfixed !== undefined
-  state.address = raw.bufferAddress(cif)
-  state.guard = guardOf(cif)
-  state.argSizes = argSizes
-  state.keep = [argTypes, rType, aTypes]
-  new CifState(cif, state)
+  const guard = guardOf(cif)
+  new CifState(cif, {
+    variadic: nfixed !== undefined,
+    address: raw.bufferAddress(cif),
+    guard,
+    argSizes,
+    keep: [argTypes, rType, aTypes],
+    /** the record of the last call checked in full */
+    last: record(slot, guard),
+    /** the record of the call before it (see `slowCall`), made when needed */
+    previous: undefined,
+  })
   return counted('cifs', cif)
 }
 
 /**
- * The fast path's record of the last call checked in full (fill() writes
- * it; the same Buffers then skip the checks), around its slot: a CIF's
- * state has one, and so has each bound call.
+ * What no argument can be: an empty record's `fn`, `r` and `a`, so that it
+ * never matches a call.
  */
 const UNSET = Symbol('unset')
 
-function emptyCache(slot) {
+/**
+ * The fast path's record of a call checked in full, around its slot (the
+ * native copy of that call, which `fill` writes): a CIF's state has two
+ * (its last call and the one before), and each bound call has one. Every
+ * record is made here, so all have one shape and the fast path stays
+ * monomorphic. `cif` is the guard over the CIF's bytes.
+ */
+function record(slot, cif) {
   return {
     slot,
     slotAddress: raw.bufferAddress(slot),
-    // No argument can be these: an empty record never matches a call.
+    cif,
+    // An empty record never matches a call.
     fn: UNSET,
     r: UNSET,
     a: UNSET,
@@ -500,11 +512,11 @@ function emptyCache(slot) {
     ag: EMPTY_GUARD,
     rl: -1,
     al: -1,
+    /** aValues' writePointer table, and its version then */
     table: undefined,
     version: -1,
+    /** guards over the other ArrayBuffers that hold arguments (see `liveViews`) */
     live: [],
-    /** a CIF's record of the call before (see `slowCall`) */
-    previous: undefined,
   }
 }
 
@@ -600,24 +612,39 @@ function attached(live) {
   return true
 }
 
+/**
+ * The fast path, the one place a call is made from a record: if `c` is the
+ * record of this very call (the same Buffers, compared by identity) and
+ * nothing it checked has changed since (no Buffer detached or shrunk, no
+ * writePointer into aValues), makes the call and returns true; else false,
+ * and the caller checks in full.
+ */
+function repeat(c, fn, rValue, aValues) {
+  if (
+    c.fn === fn &&
+    c.r === rValue &&
+    c.a === aValues &&
+    c.cif.length !== 0 &&
+    c.rg.length === c.rl &&
+    c.ag.length === c.al &&
+    c.table.version === c.version &&
+    attached(c.live)
+  ) {
+    run(c, rValue)
+    return true
+  }
+  return false
+}
+
+/** Makes the call recorded in `c` (checked by `fill`, compared by `repeat`). */
+function run(c, rValue) {
+  controlCell[0] = c.slotAddress
+  if (callFast() === true) native.takeResult(rValue)
+}
+
 function call(cif, fn, rValue, aValues) {
   const s = CifState.of(cif)
-  if (
-    s !== undefined &&
-    s.guard.length !== 0 &&
-    s.fn === fn &&
-    s.r === rValue &&
-    s.a === aValues &&
-    s.rg.length === s.rl &&
-    s.ag.length === s.al &&
-    s.table.version === s.version &&
-    attached(s.live)
-  ) {
-    controlCell[0] = s.slotAddress
-    if (callFast() === true) native.takeResult(rValue)
-    return
-  }
-  slowCall(cif, fn, rValue, aValues)
+  if (s === undefined || !repeat(s.last, fn, rValue, aValues)) slowCall(cif, fn, rValue, aValues)
 }
 
 /** Checks everything, remembers the call for the fast path, and makes it. */
@@ -627,48 +654,18 @@ function slowCall(cif, fn, rValue, aValues) {
   // CIF shared by several functions of one signature (as a layer above
   // shares one per signature) alternates between them without a full
   // check each time.
-  let c = s.previous
-  if (c !== undefined && c.fn === fn && c.r === rValue && c.a === aValues && unchanged(c)) {
-    controlCell[0] = c.slotAddress
-    if (callFast() === true) native.takeResult(rValue)
-    return
+  if (s.previous !== undefined && repeat(s.previous, fn, rValue, aValues)) return
+  let c = s.last
+  if (c.fn !== UNSET) {
+    // The last call's record becomes the second; the second's (its slot)
+    // is filled for this call, emptied first in case the checks throw.
+    c = s.previous === undefined ? record(native.newSlot(), s.guard) : s.previous
+    c.fn = UNSET
+    s.previous = s.last
+    s.last = c
   }
-  if (s.fn !== undefined) {
-    // The last call's record (and the slot filled for it) moves to the
-    // second; the second's slot is filled for this one.
-    if (c === undefined) c = emptyCache(native.newSlot())
-    const slot = c.slot
-    const slotAddress = c.slotAddress
-    copyRecord(c, s)
-    s.slot = slot
-    s.slotAddress = slotAddress
-    s.fn = undefined
-    s.previous = c
-  }
-  fill(s, s, fn, rValue, aValues, 'ffi.call')
-  controlCell[0] = s.slotAddress
-  if (callFast() === true) native.takeResult(rValue)
-}
-
-/** Copies a record of a checked call (see `emptyCache`), slot and all. */
-function copyRecord(to, from) {
-  to.slot = from.slot
-  to.slotAddress = from.slotAddress
-  to.fn = from.fn
-  to.r = from.r
-  to.a = from.a
-  to.rg = from.rg
-  to.ag = from.ag
-  to.rl = from.rl
-  to.al = from.al
-  to.table = from.table
-  to.version = from.version
-  to.live = from.live
-}
-
-/** Whether nothing a record checked has changed since (the fast path's comparison, after its Buffers'). */
-function unchanged(c) {
-  return c.rg.length === c.rl && c.ag.length === c.al && c.table.version === c.version && attached(c.live)
+  fill(c, s, fn, rValue, aValues, 'ffi.call')
+  run(c, rValue)
 }
 
 /**
@@ -739,24 +736,13 @@ function liveViews(table, rValue, aValues) {
  */
 function bind(cif, fn, rValue, aValues) {
   const entry = cifEntry(cif, 'ffi.bind')
-  const c = emptyCache(native.newSlot())
+  const c = record(native.newSlot(), entry.guard)
   fill(c, entry, fn, rValue, aValues, 'ffi.bind')
   return function bound() {
     try {
-      if (
-        entry.guard.length !== 0 &&
-        c.rg.length === c.rl &&
-        c.ag.length === c.al &&
-        c.table.version === c.version &&
-        attached(c.live)
-      ) {
-        controlCell[0] = c.slotAddress
-        if (callFast() === true) native.takeResult(rValue)
-        return
-      }
+      if (repeat(c, fn, rValue, aValues)) return
       fill(c, cifEntry(cif, 'ffi.bind'), fn, rValue, aValues, 'ffi.bind')
-      controlCell[0] = c.slotAddress
-      if (callFast() === true) native.takeResult(rValue)
+      run(c, rValue)
     } catch (err) {
       throw renamed(err, 'ffi.bind')
     }
