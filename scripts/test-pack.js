@@ -73,9 +73,15 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), `${name}-pack-`))
 const listing = JSON.parse(npm(['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root }))[0]
 const files = listing.files.map((f) => f.path).sort()
 console.log(`# main package: ${files.join(' ')}`)
-for (const need of ['index.js', 'index.mjs', 'index.d.ts', 'dlopen.js', 'dlopen.mjs', 'buffer.js', 'native.js', 'binding.js', 'package.json', 'README.md']) {
+for (const need of ['index.js', 'index.mjs', 'index.d.ts', 'dlopen.js', 'dlopen.mjs', 'buffer.js', 'binding.js', 'package.json', 'README.md']) {
   check(files.includes(need), `the main tarball holds ${need}`)
 }
+// The entry points above are thin: the module is in lib/, all of it needed.
+const libFiles = fs
+  .readdirSync(path.join(root, 'lib'), { recursive: true })
+  .map((f) => path.posix.join('lib', f.split(path.sep).join('/')))
+  .filter((f) => /\.(c?js|mjs|d\.ts)$/.test(f))
+for (const need of libFiles) check(files.includes(need), `the main tarball holds ${need}`)
 check(!files.some((f) => /^(src|target|__test__|npm|benchmark|scripts|examples|\.ci)\//.test(f)), 'no sources, build output, tests or scripts')
 check(!files.some((f) => f.endsWith('.node')), 'no native binary in the main package (it comes per platform)')
 check(!files.some((f) => /^(Cargo\.|build\.rs)/.test(f)), 'no Cargo files')
