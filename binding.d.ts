@@ -20,14 +20,14 @@ export declare function bufferAddress(buf: Js, what?: string | undefined | null)
 export declare function callAsync(cif: Js, fun: Js, rvalue: Js, avalues: Js, callback: Js, keepCif: Js, keepFn: Js, variadic: boolean): void
 
 /**
- * Records that a closure's address left the module (index.js calls it the
+ * Records that a closure's address left the module (lib/pointer.js calls it the
  * first time JavaScript asks for the address): from then on C may hold it,
  * and the closure's code is kept if its environment ends.
  */
 export declare function closureExposed(holder: Js): void
 
 /**
- * One Buffer over the frame of the call in progress at `depth` (index.js's
+ * One Buffer over the frame of the call in progress at `depth` (lib/closure.js's
  * dispatcher asks once per depth).
  */
 export declare function closureFrame(holder: Js, depth: number): Js
@@ -46,7 +46,7 @@ export declare function closureFree(ptr: Js): void
  * wraps it onto `holder` (the pointer Buffer JavaScript made) and returns
  * `[address, depth, rValue length, aValues offset, args offset]`. `depth` is a Buffer over a cell
  * where each call writes its reentrancy depth before it calls `dispatch`
- * (index.js's dispatcher, which checked the user's function): the
+ * (lib/closure.js's dispatcher, which checked the user's function): the
  * dispatcher finds that depth's frame by it. Where the runtime refuses
  * Buffers over native memory, `depth` is null and calls go to
  * `dispatch_copies`, which works on copies of the frame. `main_thread`:
@@ -63,7 +63,7 @@ export declare function closureNew(cif: Js, holder: Js, dispatch: Js, dispatchCo
 export declare function closureResult(holder: Js, rvalue: Js): void
 
 /**
- * This environment starts to exit (index.js calls it from `process`'
+ * This environment starts to exit (lib/state.js calls it from `process`'
  * `'exit'` event): closure calls from other threads are answered with
  * zero from now on, so that the exit, which joins the thread pool, ends.
  */
@@ -163,7 +163,7 @@ export declare function readView(buf: Js, offset: Js, length: Js): Js
 export declare function reinterpret(address: Js, length: Js, offset: Js, what?: string | undefined | null): Js
 
 /**
- * The state that every evaluation of index.js in this environment shares
+ * The state that every evaluation of lib/ in this environment shares
  * (a cleared `require.cache`, Jest's `isolateModules`: each evaluates it
  * again over this one binary, whose per-thread state, the fast path's
  * control cell first, exists once). Returns the object stored first; with
@@ -173,7 +173,7 @@ export declare function reinterpret(address: Js, length: Js, offset: Js, what?: 
 export declare function sharedState(value?: Js | undefined | null): Js
 
 /**
- * Sets up this thread's stack checks (see [`init_stack`]): index.js passes
+ * Sets up this thread's stack checks (see [`init_stack`]): lib/state.js passes
  * V8's `--stack-size` if the process was started with one, else undefined.
  */
 export declare function stackInit(v8StackKb: Js): void

@@ -4,8 +4,8 @@
 // returned), the fast path's records, and call, bind and callAsync. A call
 // is checked in full once (fill), recorded, and repeated through the
 // native slot while the same Buffers come back unchanged (repeat, run).
-// What the native side trusts this file to have checked: lib/CONTRACT.md,
-// sections 3 to 5.
+// What the native side trusts this file to have checked: see
+// lib/CONTRACT.md §4 (call, bind) and §5 (callAsync).
 
 const {
   native,
@@ -28,6 +28,7 @@ const { typeAddress } = require('./types.js')
 
 const { CifState, pointees, controlCell, callFast } = shared
 
+// The CifState stamp and what it holds: see lib/CONTRACT.md §1 and §3.
 function prepare(name, abiValue, nfixed, rType, aTypes) {
   const addrs = [typeAddress(rType, `${name}: the return type`)]
   for (let i = 0; i < aTypes.length; i++) addrs.push(typeAddress(aTypes[i], `${name}: argument type ${i}`))
@@ -155,7 +156,8 @@ function attached(live) {
  * record of this very call (the same Buffers, compared by identity) and
  * nothing it checked has changed since (no Buffer detached or shrunk, no
  * writePointer into aValues), makes the call and returns true; else false,
- * and the caller checks in full.
+ * and the caller checks in full. Every comparison is one that callFast
+ * trusts: see lib/CONTRACT.md §4 before changing any.
  */
 function repeat(c, fn, rValue, aValues) {
   if (
@@ -174,7 +176,7 @@ function repeat(c, fn, rValue, aValues) {
   return false
 }
 
-/** Makes the call recorded in `c` (checked by `fill`, compared by `repeat`). */
+/** Makes the call recorded in `c` (checked by `fill`, compared by `repeat`; see lib/CONTRACT.md §4). */
 function run(c, rValue) {
   controlCell[0] = c.slotAddress
   if (callFast() === true) native.takeResult(rValue)
@@ -207,8 +209,9 @@ function slowCall(cif, fn, rValue, aValues) {
 }
 
 /**
- * Checks a call in full and records it in `c` (a CIF's state, or a bound
- * call's) for the fast path: what a repeated call compares, and its slot.
+ * Checks a call in full and records it in `c` (one of a CIF's two
+ * records, or a bound call's) for the fast path: what a repeated call compares, and its slot.
+ * What fillSlot leaves to these checks: see lib/CONTRACT.md §4.
  */
 function fill(c, entry, fn, rValue, aValues, what) {
   const table = isView(aValues) ? pointeeTable(aValues) : undefined
@@ -314,7 +317,8 @@ function startAsync(cif, fn, rValue, aValues, callback) {
   checkNotDetached(rValue, 'ffi.callAsync: rValue')
   checkNotDetached(aValues, 'ffi.callAsync: aValues')
   // The native side holds every Buffer (and through `cif`, its types; through
-  // `aValues`, the arguments writePointer stored) until the call completes.
+  // `aValues`, the arguments writePointer stored) until the call completes
+  // (see lib/CONTRACT.md §5).
   try {
     native.callAsync(entry.address, fnAddress(fn, 'ffi.callAsync: fn'), rValue, aValues, callback, cif, fn, entry.variadic)
   } catch (err) {

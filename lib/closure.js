@@ -2,8 +2,8 @@
 
 // Closures: C function pointers that call JavaScript, and their
 // dispatcher, which the native side calls with the depth of the call in a
-// cell it shares with it. What the native side trusts: lib/CONTRACT.md,
-// section 6.
+// cell it shares with it. What the native side trusts: see
+// lib/CONTRACT.md §6.
 
 const { isMainThread } = require('node:worker_threads')
 const { native, shared, guardOf } = require('./state.js')
@@ -50,6 +50,7 @@ function Closure(cif, fn) {
     fn(f[0], f[1], f[2])
     native.closureResult(ptr, f[0])
   }
+  // What closureNew trusts of these arguments: see lib/CONTRACT.md §6.
   const made = native.closureNew(entry.address, ptr, dispatch, dispatchCopies, entry.variadic, isMainThread)
   if (made[1] !== null) depthCell = new Int32Array(made[1].buffer, made[1].byteOffset, 1)
   rEnd = made[2]

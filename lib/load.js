@@ -4,7 +4,7 @@
 // the package's top level): a local build next to it first
 // (ffi.<triple>.node), then the platform package libffi-raw-<triple>. When
 // nothing fits, the error says which platform this is and what was tried.
-// What each native function trusts JavaScript to have checked:
+// What each native function trusts JavaScript to have checked: see
 // lib/CONTRACT.md.
 
 function platformTriple() {

@@ -5,7 +5,7 @@
 // (PointerState, see lib/state.js); a copy or a slice of one has none. The
 // writePointer table: what each Buffer holds the addresses of, kept alive
 // with it and versioned for the fast path (lib/cif.js). Both are facts the
-// native side trusts: lib/CONTRACT.md, sections 1 and 7.
+// native side trusts: see lib/CONTRACT.md §1 and §7.
 
 const {
   native,
@@ -48,6 +48,7 @@ function addressOf(buf, what) {
  * stay for C, and answer zero).
  */
 function exposed(buf, a) {
+  // (closureExposed: see lib/CONTRACT.md §6.)
   if (typeof a !== 'object') return a
   native.closureExposed(buf)
   PointerState.set(buf, a.closure)
@@ -57,7 +58,7 @@ function exposed(buf, a) {
 /**
  * The address of a call's `fn`: only a pointer Buffer this module made
  * (readPointer, fromAddress, reinterpret, Closure) can be code. A Buffer
- * Node owns is data: calling its bytes would crash.
+ * Node owns is data: calling its bytes would crash. See lib/CONTRACT.md §4.
  */
 function fnAddress(fn, what) {
   const a = PointerState.of(fn)
@@ -237,7 +238,8 @@ function storeAddress(buf, offset, a) {
 function writePointer(buf, offset, ptr) {
   const a = ptr === null ? 0 : addressOf(ptr, 'ffi.writePointer: ptr')
   if (!storeAddress(buf, offset, a)) raw.writePointer(buf, offset, a)
-  // The memory `ptr` owns must outlive the pointer to it stored in `buf`.
+  // The memory `ptr` owns must outlive the pointer to it stored in `buf`,
+  // and the fast path must see that `buf` changed: see lib/CONTRACT.md §7.
   const table = pointeeTable(buf)
   const key = offset === undefined ? 0 : offset
   if (ptr === null) table.map.delete(key)

@@ -4,7 +4,8 @@
 // intrinsics the safety checks read, the guards over a Buffer's bytes, and
 // the per-thread state (the private-field stamps, the fast path's control
 // cell, the keep-alive tables) that every evaluation of the package on one
-// thread shares. What the native side trusts these to be: lib/CONTRACT.md.
+// thread shares. What the native side trusts these to be: see
+// lib/CONTRACT.md §1 (intrinsics, stamps) and §2 (per-thread state).
 
 const native = require('./load.js')
 const { fail } = require('./errors.js')

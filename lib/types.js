@@ -2,8 +2,8 @@
 
 // Type descriptions: ffi.types (libffi's own ffi_types as pointer
 // Buffers), struct types, and the one check that turns a type Buffer into
-// an address the native side may read an ffi_type at (lib/CONTRACT.md,
-// section 3).
+// an address the native side may read an ffi_type at (see
+// lib/CONTRACT.md §3).
 
 const { native, raw, info, shared, isView, byteLengthOf, checkNotDetached, sizeof, counted } = require('./state.js')
 const { fail } = require('./errors.js')

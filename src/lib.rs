@@ -27,9 +27,10 @@
 //! `cargo test` does not reach yet: a closure's per-depth frames
 //! (`napi/closure.rs`), the synchronous-call depth, epochs and stack
 //! checks (`SyncGuard` in `napi/env.rs`), and the fast path's thread-state
-//! lookup (`napi/fast.rs`). The JavaScript surface (`index.js`) holds the
-//! address table of pointer Buffers and the keep-alive links, which must
-//! live in JavaScript.
+//! lookup (`napi/fast.rs`). The JavaScript surface (`index.js`, assembled
+//! from `lib/`) holds the address table of pointer Buffers and the
+//! keep-alive links, which must live in JavaScript; what the N-API layer
+//! trusts it to have checked is `lib/CONTRACT.md`.
 
 mod abi;
 mod arch;

@@ -1,5 +1,6 @@
 //! `callAsync`, `errno`, `lastError`, and the checks every call shares
-//! (the synchronous call itself is in `fast.rs`).
+//! (the synchronous call itself is in `fast.rs`). What `callAsync` trusts
+//! JavaScript (`lib/cif.js`) to have checked: see lib/CONTRACT.md §5.
 
 use std::os::raw::c_void;
 use std::ptr;
@@ -26,7 +27,8 @@ pub(super) fn checked(
     let rvalue: Region = cx.view(rvalue, &|| "ffi.call: rValue".into())?;
     let avalues: Region = cx.view(avalues, &|| "ffi.call: aValues".into())?;
     // SAFETY: JavaScript passes only the address of a CIF this module
-    // prepared and keeps alive; the Buffers are live for this call.
+    // prepared and keeps alive (lib/CONTRACT.md §4, §5); the Buffers are
+    // live for this call.
     cx.check(unsafe { crate::call::check(cif, fun, rvalue, avalues, variadic) })
 }
 

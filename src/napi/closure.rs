@@ -2,6 +2,8 @@
 //! pointer. On the JavaScript thread that made it, `fn(rValue, aValues)` runs
 //! at once; from any other thread the call is queued on the environment's
 //! thread-safe function and the calling thread waits for the answer.
+//! What `closureNew`, the frame functions and `closureExposed` trust
+//! JavaScript (`lib/closure.js`) to do: see lib/CONTRACT.md §6.
 
 use std::cell::UnsafeCell;
 use std::os::raw::c_void;
@@ -69,7 +71,7 @@ impl Drop for FrameMem {
 /// What only the JavaScript thread touches.
 struct JsState {
     /// Weak: JavaScript keeps the function alive as long as the closure.
-    /// It is index.js's dispatcher, which finds the Buffers of the current
+    /// It is lib/closure.js's dispatcher, which finds the Buffers of the current
     /// depth and calls the user's function with them.
     func: sys::napi_ref,
     /// The dispatcher as a value, and the call scope generation it was
@@ -326,7 +328,7 @@ impl JsHandler {
 
     /// One Buffer over the whole frame of reentrancy depth `depth`
     /// (rValue, aValues and args back to back, at the offsets closure_new
-    /// reported): index.js makes the three views, so that one ArrayBuffer
+    /// reported): lib/closure.js makes the three views, so that one ArrayBuffer
     /// holds them and one length tells whether it was detached. Made once
     /// per depth (and again if JavaScript detaches it).
     ///
@@ -362,7 +364,7 @@ impl JsHandler {
     }
 
     /// Copies of the innermost call's rValue, aValues and args, for
-    /// runtimes without external Buffers (Electron); index.js hands rValue
+    /// runtimes without external Buffers (Electron); lib/closure.js hands rValue
     /// back through [`closure_result`].
     ///
     /// # Safety
@@ -385,7 +387,7 @@ impl JsHandler {
         cx.array(&out)
     }
 
-    /// Calls index.js's dispatcher (which calls `fn(rValue, aValues,
+    /// Calls lib/closure.js's dispatcher (which calls `fn(rValue, aValues,
     /// args)` with the Buffers of this depth); false if it threw (the error
     /// then goes to 'uncaughtException') or could not be called.
     ///
@@ -582,7 +584,7 @@ unsafe fn emit_warning(env: sys::napi_env) {
 struct ClosureBox {
     closure: Option<Closure<JsHandler>>,
     handler: Arc<JsHandler>,
-    /// Whether the closure's address left the module (index.js reports the
+    /// Whether the closure's address left the module (lib/pointer.js reports the
     /// first time JavaScript asks for it: [`closure_exposed`]). Until then
     /// nothing outside can call it, so it is freed whenever its environment
     /// ends.
@@ -653,7 +655,7 @@ fn closure_box(cx: &Cx, holder: Js, what: &str) -> napi::Result<*mut ClosureBox>
     }
 }
 
-/// One Buffer over the frame of the call in progress at `depth` (index.js's
+/// One Buffer over the frame of the call in progress at `depth` (lib/closure.js's
 /// dispatcher asks once per depth).
 #[napi]
 pub fn closure_frame(env: Env, holder: Js, depth: u32) -> napi::Result<Js> {
@@ -727,7 +729,7 @@ unsafe extern "C" fn finalize_closure(_env: sys::napi_env, data: *mut c_void, _h
 /// wraps it onto `holder` (the pointer Buffer JavaScript made) and returns
 /// `[address, depth, rValue length, aValues offset, args offset]`. `depth` is a Buffer over a cell
 /// where each call writes its reentrancy depth before it calls `dispatch`
-/// (index.js's dispatcher, which checked the user's function): the
+/// (lib/closure.js's dispatcher, which checked the user's function): the
 /// dispatcher finds that depth's frame by it. Where the runtime refuses
 /// Buffers over native memory, `depth` is null and calls go to
 /// `dispatch_copies`, which works on copies of the frame. `main_thread`:
@@ -747,7 +749,7 @@ pub fn closure_new(
     let cif = cx.address(cif, &|| "ffi.Closure: cif".into())? as *mut ffi_cif;
     let shared = env::get_or_init(&cx, run_queued)?;
     // SAFETY: JavaScript passes only CIFs this module prepared and keeps
-    // alive with the closure.
+    // alive with the closure (lib/CONTRACT.md §6).
     let needs = unsafe { crate::cif::needs(cif) };
     // `args`: each argument's value in order, at a multiple of 8 bytes.
     let mut layout = Vec::with_capacity(needs.nargs);
@@ -839,7 +841,7 @@ pub fn closure_new(
     .map(Js)
 }
 
-/// Records that a closure's address left the module (index.js calls it the
+/// Records that a closure's address left the module (lib/pointer.js calls it the
 /// first time JavaScript asks for the address): from then on C may hold it,
 /// and the closure's code is kept if its environment ends.
 #[napi]
@@ -875,7 +877,7 @@ pub fn closure_free(env: Env, ptr: Js) -> napi::Result<()> {
     Ok(())
 }
 
-/// This environment starts to exit (index.js calls it from `process`'
+/// This environment starts to exit (lib/state.js calls it from `process`'
 /// `'exit'` event): closure calls from other threads are answered with
 /// zero from now on, so that the exit, which joins the thread pool, ends.
 #[napi]

@@ -2,6 +2,7 @@
 //! threads that call its closures: the thread-safe function that carries
 //! their calls to the JavaScript thread, whether the environment is still
 //! alive, and whether its JavaScript thread is blocked in a synchronous call.
+//! `stackInit` and `closuresEnding`: see lib/CONTRACT.md §2.
 
 use std::cell::{Cell, RefCell};
 use std::os::raw::c_void;
@@ -164,7 +165,7 @@ pub fn init_stack(t: &Thread, v8_stack_kb: Option<usize>) {
     t.closure_floor.set(limit.saturating_add(CLOSURE_RESERVE));
 }
 
-/// Sets up this thread's stack checks (see [`init_stack`]): index.js passes
+/// Sets up this thread's stack checks (see [`init_stack`]): lib/state.js passes
 /// V8's `--stack-size` if the process was started with one, else undefined.
 #[napi]
 pub fn stack_init(env: Env, v8_stack_kb: Js) -> napi::Result<()> {
@@ -481,7 +482,7 @@ pub fn get_or_init(cx: &Cx, call_js: CallJs) -> napi::Result<Arc<EnvShared>> {
     Ok(shared)
 }
 
-/// Records that this thread's environment starts to exit (index.js calls
+/// Records that this thread's environment starts to exit (lib/state.js calls
 /// it from `process`' `'exit'` event): calls from other threads get zero
 /// from now on. Nothing to do where no closure was ever made.
 pub fn mark_ending() {

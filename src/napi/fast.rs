@@ -2,7 +2,9 @@
 //! that only this layer writes) describing the last call it checked in full.
 //! When the next call has the same Buffers, JavaScript writes the slot's
 //! address into this thread's control cell and calls `callFast`, a raw
-//! N-API function of no arguments: no conversion, no Buffer lookup.
+//! N-API function of no arguments: no conversion, no Buffer lookup. What
+//! `fillSlot` and `callFast` trust JavaScript (`lib/cif.js`: `fill`,
+//! `repeat`, `run`) to have checked: see lib/CONTRACT.md §4.
 
 use std::os::raw::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -82,7 +84,8 @@ unsafe extern "C" fn call_fast(
             ));
         }
         // SAFETY: the control cell is a live Node Buffer of this thread (kept
-        // by index.js); JavaScript writes only addresses of slots it holds,
+        // by lib/state.js); JavaScript writes only addresses of slots it holds
+        // (lib/CONTRACT.md §4),
         // whole numbers below 2^53 (so the conversion is exact; as a signed
         // integer it is one instruction, as an unsigned one seven).
         let slot = unsafe { &*((*control).to_int_unchecked::<i64>() as usize as *const Checked) };
@@ -97,7 +100,8 @@ unsafe extern "C" fn call_fast(
         // opened for it then has a generation).
         let mut pending = false;
         // SAFETY: the slot was filled by fill_slot after the full checks, and
-        // JavaScript verified the same Buffers are passed, still attached;
+        // JavaScript verified the same Buffers are passed, still attached
+        // (lib/CONTRACT.md §4: `repeat` in lib/cif.js);
         // the errno slot is this thread's (set with the control cell).
         let outcome = unsafe {
             slot.repeat_guarded(
@@ -188,7 +192,7 @@ pub fn fast_init(env: Env) -> napi::Result<Js> {
 }
 
 thread_local! {
-    /// The JavaScript state that every copy of index.js on this thread
+    /// The JavaScript state that every copy of lib/ on this thread
     /// shares (see [`shared_state`]): a strong reference, and its env.
     static SHARED_JS: std::cell::Cell<(sys::napi_env, sys::napi_ref)> =
         const { std::cell::Cell::new((ptr::null_mut(), ptr::null_mut())) };
@@ -203,7 +207,7 @@ unsafe extern "C" fn forget_shared(env: *mut c_void) {
     });
 }
 
-/// The state that every evaluation of index.js in this environment shares
+/// The state that every evaluation of lib/ in this environment shares
 /// (a cleared `require.cache`, Jest's `isolateModules`: each evaluates it
 /// again over this one binary, whose per-thread state, the fast path's
 /// control cell first, exists once). Returns the object stored first; with

@@ -1,5 +1,6 @@
 //! Constants: sizes, ABIs, type codes, the builtin type addresses; and the
-//! error factory for the checks only JavaScript can make.
+//! error factory for the checks only JavaScript can make. They trust
+//! nothing: see lib/CONTRACT.md §2.
 
 use napi::Env;
 use napi_derive::napi;
