@@ -33,18 +33,18 @@ function prepare(name, abiValue, nfixed, rType, aTypes) {
   const addrs = [typeAddress(rType, `${name}: the return type`)]
   for (let i = 0; i < aTypes.length; i++) addrs.push(typeAddress(aTypes[i], `${name}: argument type ${i}`))
   const [cif, argTypes, slot, argSizes] = native.prepCif(abiValue, nfixed, addrs)
-  const guard = guardOf(cif)
-  new CifState(cif, {
+  const entry = {
     variadic: nfixed !== undefined,
     address: raw.bufferAddress(cif),
-    guard,
+    guard: guardOf(cif),
     argSizes,
     keep: [argTypes, rType, aTypes],
-    /** the record of the last call checked in full */
-    last: record(slot, guard),
-    /** the record of the call before it (see `slowCall`), made when needed */
+    /** the record of the call before the last one (see `slowCall`), made when needed */
     previous: undefined,
-  })
+  }
+  // The stamp holds the record of the last call checked in full, so that
+  // `call` reaches it in one read; the record holds the CIF's entry.
+  new CifState(cif, record(slot, entry))
   return counted('cifs', cif)
 }
 
@@ -56,16 +56,18 @@ const UNSET = Symbol('unset')
 
 /**
  * The fast path's record of a call checked in full, around its slot (the
- * native copy of that call, which `fill` writes): a CIF's state has two
- * (its last call and the one before), and each bound call has one. Every
- * record is made here, so all have one shape and the fast path stays
- * monomorphic. `cif` is the guard over the CIF's bytes.
+ * native copy of that call, which `fill` writes): a CIF has two (its last
+ * call, which its stamp holds, and the one before, which its entry holds),
+ * and each bound call has one. Every record is made here, so all have one
+ * shape and the fast path stays monomorphic. `entry` is the CIF's (see
+ * `prepare`); `cif` is its guard, over the CIF's bytes.
  */
-function record(slot, cif) {
+function record(slot, entry) {
   return {
     slot,
     slotAddress: raw.bufferAddress(slot),
-    cif,
+    entry,
+    cif: entry.guard,
     // An empty record never matches a call.
     fn: UNSET,
     r: UNSET,
@@ -101,7 +103,8 @@ function CIFVar(...args) {
 
 /** The state of a CIF this module prepared, or a typed error. */
 function cifEntry(cif, what) {
-  const entry = CifState.of(cif)
+  const last = CifState.of(cif)
+  const entry = last === undefined ? undefined : last.entry
   if (entry !== undefined && entry.guard.length !== 0) return entry
   if (!isView(cif)) raw.bufferAddress(cif, `${what}: cif`) // throws the TypeError
   fail(
@@ -183,26 +186,29 @@ function run(c, rValue) {
 }
 
 function call(cif, fn, rValue, aValues) {
-  const s = CifState.of(cif)
-  if (s === undefined || !repeat(s.last, fn, rValue, aValues)) slowCall(cif, fn, rValue, aValues)
+  const c = CifState.of(cif)
+  if (c === undefined || !repeat(c, fn, rValue, aValues)) slowCall(cif, c, fn, rValue, aValues)
 }
 
-/** Checks everything, remembers the call for the fast path, and makes it. */
-function slowCall(cif, fn, rValue, aValues) {
-  const s = cifEntry(cif, 'ffi.call')
+/**
+ * Checks everything, remembers the call for the fast path, and makes it.
+ * `last`: the record `CifState.of(cif)` gave (undefined for no CIF).
+ */
+function slowCall(cif, last, fn, rValue, aValues) {
+  const s = last !== undefined && last.cif.length !== 0 ? last.entry : cifEntry(cif, 'ffi.call')
   // The CIF's second record: the call it checked before the last one. A
   // CIF shared by several functions of one signature (as a layer above
   // shares one per signature) alternates between them without a full
   // check each time.
   if (s.previous !== undefined && repeat(s.previous, fn, rValue, aValues)) return
-  let c = s.last
+  let c = last
   if (c.fn !== UNSET) {
     // The last call's record becomes the second; the second's (its slot)
     // is filled for this call, emptied first in case the checks throw.
-    c = s.previous === undefined ? record(native.newSlot(), s.guard) : s.previous
+    c = s.previous === undefined ? record(native.newSlot(), s) : s.previous
     c.fn = UNSET
-    s.previous = s.last
-    s.last = c
+    s.previous = last
+    CifState.set(cif, c)
   }
   fill(c, s, fn, rValue, aValues, 'ffi.call')
   run(c, rValue)
@@ -277,7 +283,7 @@ function liveViews(table, rValue, aValues) {
  */
 function bind(cif, fn, rValue, aValues) {
   const entry = cifEntry(cif, 'ffi.bind')
-  const c = record(native.newSlot(), entry.guard)
+  const c = record(native.newSlot(), entry)
   fill(c, entry, fn, rValue, aValues, 'ffi.bind')
   return function bound() {
     try {

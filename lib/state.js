@@ -171,6 +171,9 @@ function makeShared() {
         return undefined
       }
     }
+    static set(o, state) {
+      o.#state = state
+    }
   }
   // The fast path: a control cell shared with the native side, and a native
   // function of no arguments that makes the call the cell points to.
