@@ -73,9 +73,17 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), `${name}-pack-`))
 const listing = JSON.parse(npm(['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root }))[0]
 const files = listing.files.map((f) => f.path).sort()
 console.log(`# main package: ${files.join(' ')}`)
-for (const need of ['index.js', 'index.mjs', 'index.d.ts', 'dlopen.js', 'dlopen.mjs', 'buffer.js', 'native.js', 'binding.js', 'package.json', 'README.md', 'LICENSE', 'lib/c/index.js', 'lib/c/index.mjs', 'lib/c/index.d.ts']) {
+for (const need of ['index.js', 'index.mjs', 'index.d.ts', 'dlopen.js', 'dlopen.mjs', 'buffer.js', 'binding.js', 'package.json', 'README.md', 'LICENSE']) {
   check(files.includes(need), `the main tarball holds ${need}`)
 }
+// The entry points above are thin: the module is in lib/, all of it needed
+// (lib/c/ is the declarations layer, ffi/c).
+const libFiles = fs
+  .readdirSync(path.join(root, 'lib'), { recursive: true })
+  .map((f) => path.posix.join('lib', f.split(path.sep).join('/')))
+  .filter((f) => /\.(c?js|mjs|d\.ts)$/.test(f))
+for (const need of libFiles) check(files.includes(need), `the main tarball holds ${need}`)
+check(files.includes('lib/c/index.js'), 'the main tarball holds ffi/c')
 // Nothing imports the generated binding.d.ts: index.d.ts is written by hand.
 check(!files.includes('binding.d.ts'), 'the generated binding.d.ts is not shipped')
 check(!files.some((f) => /^(src|target|__test__|npm|benchmark|scripts|examples|\.ci)\//.test(f)), 'no sources, build output, tests or scripts')

@@ -35,6 +35,11 @@
 //! path's lookup of it by `napi_env`. The JavaScript surface (`index.js`)
 //! holds the address table of pointer Buffers and the keep-alive links,
 //! which must live in JavaScript.
+//!
+//! The JavaScript surface (`index.js`, assembled from `lib/`) holds the
+//! address table of pointer Buffers and the keep-alive links, which must live
+//! in JavaScript; what the N-API layer trusts it to have checked is
+//! `lib/CONTRACT.md`.
 
 mod abi;
 mod arch;

@@ -4,7 +4,7 @@
 // per code, a `code`, a message that names the function), with the raw
 // module's own constructor for its codes, and the codes SPEC-C adds.
 
-const native = require('../../native.js')
+const native = require('../load.js')
 
 /** The codes this layer adds, and their classes. */
 const OWN = {

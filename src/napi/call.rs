@@ -4,6 +4,9 @@
 //! When the next call has the same Buffers, JavaScript writes the slot's
 //! address into this thread's control cell and calls `callFast`, a raw
 //! N-API function of no arguments: no conversion, no Buffer lookup.
+//!
+//! What `fillSlot` and `callFast` trust JavaScript (`lib/cif.js`: `fill`,
+//! `repeat`, `run`) to have checked: see lib/CONTRACT.md §4.
 
 use std::os::raw::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};

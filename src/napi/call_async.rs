@@ -1,5 +1,8 @@
 //! `callAsync`, `errno`, `lastError`, and the checks every call shares
 //! (the synchronous call itself is in `call.rs`).
+//!
+//! What `callAsync` trusts JavaScript (`lib/cif.js`) to have checked: see
+//! lib/CONTRACT.md §5.
 
 use std::os::raw::c_void;
 use std::ptr;

@@ -1,6 +1,7 @@
 //! `CIF`, `CIFVar`, `StructType`, `offsetsof`. The JavaScript side resolves
 //! each type Buffer to an address it has vouched for (a builtin type, or a
-//! Buffer of at least `sizeof(ffi_type)` bytes) and keeps them all alive.
+//! Buffer of at least `sizeof(ffi_type)` bytes) and keeps them all alive:
+//! see lib/CONTRACT.md §3.
 
 use std::mem::size_of;
 use std::ptr::NonNull;
@@ -26,7 +27,8 @@ fn checked_types(cx: &Cx, ctx: &str, types_: Js) -> napi::Result<Vec<*mut ffi_ty
                 n => format!("{ctx}: argument type {}", n - 1),
             };
             // SAFETY: JavaScript passes only addresses of builtin types or of
-            // Buffers at least sizeof(ffi_type) long, all kept alive.
+            // Buffers at least sizeof(ffi_type) long, all kept alive
+            // (lib/CONTRACT.md §3).
             cx.check(unsafe { types::check_type(t, &what) })?;
             Ok(t)
         })

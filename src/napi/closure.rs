@@ -3,6 +3,9 @@
 //! the core's ([`crate::closure::frames`], [`crate::closure::dispatch`]);
 //! this module makes the Buffers over the frames and calls index.js's
 //! dispatcher, which calls `fn(rValue, aValues)` with them.
+//!
+//! What `closureNew`, the frame functions and `closureExposed` trust
+//! JavaScript (`lib/closure.js`) to do: see lib/CONTRACT.md §6.
 
 use std::os::raw::c_void;
 use std::ptr;

@@ -2,6 +2,8 @@
 //! threads that call its closures: the thread-safe function that carries
 //! their calls to the JavaScript thread, whether the environment is still
 //! alive, and whether its JavaScript thread is blocked in a synchronous call.
+//!
+//! `stackInit` and `closuresEnding`: see lib/CONTRACT.md §2.
 
 use std::cell::{Cell, RefCell};
 use std::os::raw::c_void;

@@ -1,5 +1,7 @@
 //! The error factory for the checks only JavaScript can make: every
 //! error's class and shape is still decided in `crate::error`.
+//!
+//! `makeError` trusts nothing: see lib/CONTRACT.md §2.
 
 use napi::Env;
 use napi_derive::napi;

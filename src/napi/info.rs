@@ -1,5 +1,7 @@
 //! Constants: sizes, ABIs, type codes, the builtin type addresses, and the
 //! counts of live native objects (`ffi.stats()`).
+//!
+//! They trust nothing: see lib/CONTRACT.md §2.
 
 use napi::Env;
 use napi_derive::napi;

@@ -1,5 +1,6 @@
 //! `require('ffi/dlopen')`: a handle is a Node-owned Buffer holding the
 //! loader's `void *`, with the [`Library`] wrapped onto it (`napi_wrap`).
+//! Nothing here trusts JavaScript: see lib/CONTRACT.md §8.
 
 use std::os::raw::c_void;
 

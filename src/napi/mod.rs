@@ -12,6 +12,13 @@
 //! Values cross as raw `napi_value`s ([`Js`]) so that every conversion, and
 //! so every error a user can cause, is this module's own: napi-rs's generic
 //! conversion errors have neither our classes nor our codes.
+//!
+//! Only the JavaScript of `lib/` calls these functions, and some of them
+//! trust it for facts Rust cannot check (that an address given as a number
+//! is a prepared CIF, that a repeated call's Buffers are the ones checked).
+//! What each entry trusts JavaScript to have checked, and what it checks
+//! itself, is written once, in `lib/CONTRACT.md`: the SAFETY comments that
+//! rest on JavaScript's word cite its sections (§1 to §8), as `lib/` does.
 
 // In the unit-test build napi-derive registers no exports, so the exported
 // functions look unused there.
@@ -346,7 +353,8 @@ impl Cx {
     /// An array of addresses, as the JavaScript side resolves type Buffers.
     pub fn addresses(&self, v: Js, what: &dyn Fn() -> String) -> napi::Result<Vec<usize>> {
         let mut n = 0u32;
-        // SAFETY: the JavaScript side always passes an Array here.
+        // SAFETY: `lib/` always passes an Array here (lib/CONTRACT.md §3);
+        // anything else fails as an engine error, not unsafely.
         unsafe { napi_ok!(sys::napi_get_array_length(self.env, v.0, &mut n)) };
         (0..n)
             .map(|i| {

@@ -1,5 +1,8 @@
 //! The pointer helpers' native half: bounded reads and writes of pointers
-//! and C strings, and Buffers over foreign memory.
+//! and C strings, and Buffers over foreign memory. Which addresses
+//! JavaScript (`lib/pointer.js`) may pass to the `*At` functions and
+//! `reinterpret`, and what it does with their results: see
+//! lib/CONTRACT.md §7.
 
 use napi::{sys, Env};
 use napi_derive::napi;

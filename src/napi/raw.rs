@@ -2,7 +2,9 @@
 //! functions. A `#[napi]` function pays napi-rs's per-call bookkeeping
 //! (a borrow scope opened and closed, an allocation and a free: about
 //! 100 ns, several times the helper's own work); these go straight from
-//! `napi_get_cb_info` to the same code. `rawHelpers()` returns them.
+//! `napi_get_cb_info` to the same code. `rawHelpers()` returns them. They
+//! trust JavaScript exactly as their `#[napi]` twins do: see
+//! lib/CONTRACT.md §4 (`fillSlot`) and §7.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;

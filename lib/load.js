@@ -1,9 +1,11 @@
 'use strict'
 
-// Loads the native binary through the generated loader (binding.js): a
-// local build next to this file first (ffi.<triple>.node), then the
-// platform package libffi-raw-<triple>. When nothing fits, the error says which
-// platform this is and what was tried.
+// Loading: the native binary through the generated loader (binding.js, at
+// the package's top level): a local build next to it first
+// (ffi.<triple>.node), then the platform package libffi-raw-<triple>. When
+// nothing fits, the error says which platform this is and what was tried.
+// What each native function trusts JavaScript to have checked: see
+// lib/CONTRACT.md.
 
 function platformTriple() {
   const { platform, arch } = process
@@ -18,12 +20,12 @@ function platformTriple() {
 
 let binding
 try {
-  binding = require('./binding.js')
+  binding = require('../binding.js')
 } catch (cause) {
   const triple = platformTriple()
   const error = new Error(
     `ffi: no native binary for this platform (${triple}, Node ${process.version}). ` +
-      `Tried ${require('node:path').join(__dirname, `ffi.${triple}.node`)} (a local build: npm run build) ` +
+      `Tried ${require('node:path').join(__dirname, '..', `ffi.${triple}.node`)} (a local build: npm run build) ` +
       `and the package libffi-raw-${triple} (an optional dependency of libffi-raw: reinstall without ` +
       '--no-optional, or check that this platform is one libffi-raw publishes).',
   )

@@ -1,0 +1,335 @@
+'use strict'
+
+// CIFs and calls: a CIF's private state (stamped on the Buffer prepCif
+// returned), the fast path's records, and call, bind and callAsync. A call
+// is checked in full once (fill), recorded, and repeated through the
+// native slot while the same Buffers come back unchanged (repeat, run).
+// What the native side trusts this file to have checked: see
+// lib/CONTRACT.md §4 (call, bind) and §5 (callAsync).
+
+const {
+  native,
+  raw,
+  shared,
+  isView,
+  bytesOf,
+  byteLengthOf,
+  guardOf,
+  checkNotDetached,
+  arrayBufferResizable,
+  isSharedArrayBuffer,
+  EMPTY_GUARD,
+  sizeof,
+  counted,
+} = require('./state.js')
+const { fail, renamed, describe } = require('./errors.js')
+const { fnAddress, isPointerBuffer, pointeeTable } = require('./pointer.js')
+const { typeAddress } = require('./types.js')
+
+const { CifState, pointees, controlCell, callFast } = shared
+
+// The CifState stamp and what it holds: see lib/CONTRACT.md §1 and §3.
+function prepare(name, abiValue, nfixed, rType, aTypes) {
+  const addrs = [typeAddress(rType, `${name}: the return type`)]
+  for (let i = 0; i < aTypes.length; i++) addrs.push(typeAddress(aTypes[i], `${name}: argument type ${i}`))
+  const [cif, argTypes, slot, argSizes] = native.prepCif(abiValue, nfixed, addrs)
+  const entry = {
+    variadic: nfixed !== undefined,
+    address: raw.bufferAddress(cif),
+    guard: guardOf(cif),
+    argSizes,
+    keep: [argTypes, rType, aTypes],
+    /** the record of the call before the last one (see `slowCall`), made when needed */
+    previous: undefined,
+  }
+  // The stamp holds the record of the last call checked in full, so that
+  // `call` reaches it in one read; the record holds the CIF's entry.
+  new CifState(cif, record(slot, entry))
+  return counted('cifs', cif)
+}
+
+/**
+ * What no argument can be: an empty record's `fn`, `r` and `a`, so that it
+ * never matches a call.
+ */
+const UNSET = Symbol('unset')
+
+/**
+ * The fast path's record of a call checked in full, around its slot (the
+ * native copy of that call, which `fill` writes): a CIF has two (its last
+ * call, which its stamp holds, and the one before, which its entry holds),
+ * and each bound call has one. Every record is made here, so all have one
+ * shape and the fast path stays monomorphic. `entry` is the CIF's (see
+ * `prepare`); `cif` is its guard, over the CIF's bytes.
+ */
+function record(slot, entry) {
+  return {
+    slot,
+    slotAddress: raw.bufferAddress(slot),
+    entry,
+    cif: entry.guard,
+    // An empty record never matches a call.
+    fn: UNSET,
+    r: UNSET,
+    a: UNSET,
+    /** Guards over rValue's and aValues' bytes, and their lengths then */
+    rg: EMPTY_GUARD,
+    ag: EMPTY_GUARD,
+    rl: -1,
+    al: -1,
+    /** aValues' writePointer table, and its version then */
+    table: undefined,
+    version: -1,
+    /** guards over the other ArrayBuffers that hold arguments (see `liveViews`) */
+    live: [],
+  }
+}
+
+function CIF(...args) {
+  const abiValue = typeof args[0] === 'number' ? args.shift() : undefined
+  const rType = args.shift()
+  return prepare('ffi.CIF', abiValue, undefined, rType, args)
+}
+
+function CIFVar(...args) {
+  const abiValue = typeof args[0] === 'number' && typeof args[1] === 'number' ? args.shift() : undefined
+  const nfixed = args.shift()
+  if (typeof nfixed !== 'number') {
+    fail('ERR_INVALID_ARG_TYPE', `ffi.CIFVar: nFixedArgs: expected a number, got ${describe(nfixed)}`)
+  }
+  const rType = args.shift()
+  return prepare('ffi.CIFVar', abiValue, nfixed, rType, args)
+}
+
+/** The state of a CIF this module prepared, or a typed error. */
+function cifEntry(cif, what) {
+  const last = CifState.of(cif)
+  const entry = last === undefined ? undefined : last.entry
+  if (entry !== undefined && entry.guard.length !== 0) return entry
+  if (!isView(cif)) raw.bufferAddress(cif, `${what}: cif`) // throws the TypeError
+  fail(
+    'ERR_FFI_INVALID_CIF',
+    entry === undefined
+      ? `${what}: cif is not a CIF that ffi.CIF or ffi.CIFVar returned (a copy of one is not one either)`
+      : `${what}: cif's memory was detached (its ArrayBuffer was transferred)`,
+  )
+}
+
+/** Throws if an argument whose address writePointer stored has been detached. */
+function checkAttached(table, what) {
+  for (const [offset, [buf, length]] of table.map) {
+    if (length > 0 && byteLengthOf(buf) === 0) {
+      fail('ERR_FFI_DETACHED', `${what}: the Buffer whose address is stored at offset ${offset} of aValues was detached (its ArrayBuffer transferred); its memory is gone`)
+    }
+  }
+}
+
+/**
+ * Throws if an argument's storage that writePointer stored in aValues is a
+ * Buffer shorter than the argument's type: C would read past it (a string
+ * stored where a slot holding its address is due, say). Pointer Buffers of
+ * foreign memory have no length to check.
+ */
+function checkStorage(table, entry, what) {
+  const sizes = entry.argSizes
+  for (let i = 0; i < sizes.length; i++) {
+    const stored = table.map.get(i * sizeof.pointer)
+    if (stored === undefined) continue
+    const buf = stored[0]
+    if (isPointerBuffer(buf)) continue
+    const n = byteLengthOf(buf)
+    if (n >= 0 && n < sizes[i]) {
+      const pointerHint =
+        sizes[i] === sizeof.pointer
+          ? ` (for a pointer argument, store the address of a Buffer that holds the pointer: writePointer(slot, 0, data), then writePointer(aValues, ${i * sizeof.pointer}, slot))`
+          : ''
+      fail('ERR_FFI_BUFFER_TOO_SMALL', `${what}: argument ${i}'s storage is ${n} bytes, its type needs ${sizes[i]}${pointerHint}`)
+    }
+  }
+}
+
+/** The pointees of a cached call are still attached (their guards' `length` is 0 once detached). */
+function attached(live) {
+  for (let i = 0; i < live.length; i++) if (live[i].length === 0) return false
+  return true
+}
+
+/**
+ * The fast path, the one place a call is made from a record: if `c` is the
+ * record of this very call (the same Buffers, compared by identity) and
+ * nothing it checked has changed since (no Buffer detached or shrunk, no
+ * writePointer into aValues), makes the call and returns true; else false,
+ * and the caller checks in full. Every comparison is one that callFast
+ * trusts: see lib/CONTRACT.md §4 before changing any.
+ */
+function repeat(c, fn, rValue, aValues) {
+  if (
+    c.fn === fn &&
+    c.r === rValue &&
+    c.a === aValues &&
+    c.cif.length !== 0 &&
+    c.rg.length === c.rl &&
+    c.ag.length === c.al &&
+    c.table.version === c.version &&
+    attached(c.live)
+  ) {
+    run(c, rValue)
+    return true
+  }
+  return false
+}
+
+/** Makes the call recorded in `c` (checked by `fill`, compared by `repeat`; see lib/CONTRACT.md §4). */
+function run(c, rValue) {
+  controlCell[0] = c.slotAddress
+  if (callFast() === true) native.takeResult(rValue)
+}
+
+function call(cif, fn, rValue, aValues) {
+  const c = CifState.of(cif)
+  if (c === undefined || !repeat(c, fn, rValue, aValues)) slowCall(cif, c, fn, rValue, aValues)
+}
+
+/**
+ * Checks everything, remembers the call for the fast path, and makes it.
+ * `last`: the record `CifState.of(cif)` gave (undefined for no CIF).
+ */
+function slowCall(cif, last, fn, rValue, aValues) {
+  const s = last !== undefined && last.cif.length !== 0 ? last.entry : cifEntry(cif, 'ffi.call')
+  // The CIF's second record: the call it checked before the last one. A
+  // CIF shared by several functions of one signature (as a layer above
+  // shares one per signature) alternates between them without a full
+  // check each time.
+  if (s.previous !== undefined && repeat(s.previous, fn, rValue, aValues)) return
+  let c = last
+  if (c.fn !== UNSET) {
+    // The last call's record becomes the second; the second's (its slot)
+    // is filled for this call, emptied first in case the checks throw.
+    c = s.previous === undefined ? record(native.newSlot(), s) : s.previous
+    c.fn = UNSET
+    s.previous = last
+    CifState.set(cif, c)
+  }
+  fill(c, s, fn, rValue, aValues, 'ffi.call')
+  run(c, rValue)
+}
+
+/**
+ * Checks a call in full and records it in `c` (one of a CIF's two
+ * records, or a bound call's) for the fast path: what a repeated call compares, and its slot.
+ * What fillSlot leaves to these checks: see lib/CONTRACT.md §4.
+ */
+function fill(c, entry, fn, rValue, aValues, what) {
+  const table = isView(aValues) ? pointeeTable(aValues) : undefined
+  if (table !== undefined) {
+    checkAttached(table, what)
+    checkStorage(table, entry, what)
+  }
+  checkNotDetached(rValue, `${what}: rValue`)
+  checkNotDetached(aValues, `${what}: aValues`)
+  try {
+    raw.fillSlot(c.slot, entry.address, fnAddress(fn, `${what}: fn`), rValue, aValues, entry.variadic)
+  } catch (err) {
+    throw renamed(err, what)
+  }
+  c.fn = fn
+  c.r = rValue
+  c.a = aValues
+  // What a repeated call compares: the guards' lengths (0 once detached).
+  c.rg = guardOf(rValue)
+  c.ag = guardOf(aValues)
+  c.rl = c.rg.length
+  c.al = c.ag.length
+  c.table = table
+  c.version = table.version
+  c.live = liveViews(table, rValue, aValues)
+}
+
+/**
+ * The guards a repeated call must find attached: one per ArrayBuffer that
+ * holds an argument, since views of one ArrayBuffer are detached together.
+ * Arguments inside `rValue`'s or `aValues`' ArrayBuffer are covered by their
+ * guards (when they have bytes), and those in a SharedArrayBuffer can never
+ * be detached. A resizable ArrayBuffer can shrink under one view and not
+ * another: each of its views is checked.
+ */
+function liveViews(table, rValue, aValues) {
+  const covered = new Set()
+  for (const v of [rValue, aValues]) {
+    // (A zero-length one reads 0 attached or not: it covers nothing.)
+    const b = bytesOf(v)
+    if (b !== undefined && b[2] > 0 && !arrayBufferResizable(b[0])) covered.add(b[0])
+  }
+  const live = []
+  for (const [buf, length] of table.map.values()) {
+    if (length === 0) continue
+    const b = bytesOf(buf)
+    if (b === undefined) continue
+    const ab = b[0]
+    if (isSharedArrayBuffer(ab) || covered.has(ab)) continue
+    if (!arrayBufferResizable(ab)) covered.add(ab)
+    live.push(guardOf(buf))
+  }
+  return live
+}
+
+/**
+ * A function of no arguments that makes `ffi.call(cif, fn, rValue, aValues)`
+ * with these four bound: the same checks, made in full now (bad input throws
+ * here) and again whenever a Buffer was detached or `writePointer` stored
+ * into `aValues`; otherwise only those are compared, which is cheaper than
+ * `ffi.call`'s lookup of the CIF and its Buffers. Each bound function has its
+ * own slot, so several of one CIF do not take turns on one.
+ */
+function bind(cif, fn, rValue, aValues) {
+  const entry = cifEntry(cif, 'ffi.bind')
+  const c = record(native.newSlot(), entry)
+  fill(c, entry, fn, rValue, aValues, 'ffi.bind')
+  return function bound() {
+    try {
+      if (repeat(c, fn, rValue, aValues)) return
+      fill(c, cifEntry(cif, 'ffi.bind'), fn, rValue, aValues, 'ffi.bind')
+      run(c, rValue)
+    } catch (err) {
+      throw renamed(err, 'ffi.bind')
+    }
+  }
+}
+
+/**
+ * Runs the call on the libuv thread pool. With `callback`, Node style
+ * `callback(err, errno)`; without, a Promise of `errno`. Bad input throws
+ * synchronously in the callback form and rejects in the Promise form.
+ */
+function callAsync(cif, fn, rValue, aValues, callback) {
+  if (callback === undefined) {
+    return new Promise((resolve, reject) => {
+      startAsync(cif, fn, rValue, aValues, (err, errno) => (err ? reject(err) : resolve(errno)))
+    })
+  }
+  if (typeof callback !== 'function') {
+    fail('ERR_INVALID_ARG_TYPE', `ffi.callAsync: callback: expected a function, got ${describe(callback)}`)
+  }
+  startAsync(cif, fn, rValue, aValues, callback)
+}
+
+function startAsync(cif, fn, rValue, aValues, callback) {
+  const entry = cifEntry(cif, 'ffi.callAsync')
+  const table = pointees.get(aValues)
+  if (table !== undefined) {
+    checkAttached(table, 'ffi.callAsync')
+    checkStorage(table, entry, 'ffi.callAsync')
+  }
+  checkNotDetached(rValue, 'ffi.callAsync: rValue')
+  checkNotDetached(aValues, 'ffi.callAsync: aValues')
+  // The native side holds every Buffer (and through `cif`, its types; through
+  // `aValues`, the arguments writePointer stored) until the call completes
+  // (see lib/CONTRACT.md §5).
+  try {
+    native.callAsync(entry.address, fnAddress(fn, 'ffi.callAsync: fn'), rValue, aValues, callback, cif, fn, entry.variadic)
+  } catch (err) {
+    throw renamed(err, 'ffi.callAsync')
+  }
+}
+
+module.exports = { CIF, CIFVar, cifEntry, call, bind, callAsync }
