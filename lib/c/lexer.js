@@ -30,14 +30,26 @@ for (const p of PUNCTS) {
   PUNCT_BY_CHAR.set(p[0], list)
 }
 
+// Character classes of ASCII, for loops the interpreter runs cold (the
+// first cdef of a process): one table read per character.
+const ID_START = 1
+const ID_PART = 2
+const DIGIT = 4
+const CLASS = new Uint8Array(128)
+for (let c = 0; c < 128; c++) {
+  const letter = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 36
+  const digit = c >= 48 && c <= 57
+  CLASS[c] = (letter ? ID_START | ID_PART : 0) | (digit ? ID_PART | DIGIT : 0)
+}
+
 function isIdStart(c) {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 36
+  return c < 128 && (CLASS[c] & ID_START) !== 0
 }
 function isIdPart(c) {
-  return isIdStart(c) || (c >= 48 && c <= 57)
+  return c < 128 && (CLASS[c] & ID_PART) !== 0
 }
 function isDigit(c) {
-  return c >= 48 && c <= 57
+  return c < 128 && (CLASS[c] & DIGIT) !== 0
 }
 
 /**
@@ -123,7 +135,10 @@ function tokenize(src) {
     // Identifiers and keywords.
     if (isIdStart(c)) {
       let j = i + 1
-      while (j < n && isIdPart(src.charCodeAt(j))) j++
+      for (; j < n; j++) {
+        const d = src.charCodeAt(j)
+        if (d >= 128 || (CLASS[d] & ID_PART) === 0) break
+      }
       const v = src.slice(i, j)
       // A wide or UTF-8 string or character prefix.
       const next = src.charCodeAt(j)

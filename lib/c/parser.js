@@ -1022,6 +1022,7 @@ const BINARY = { '||': 1, '&&': 2, '|': 3, '^': 4, '&': 5, '==': 6, '!=': 6, '<'
 
 /** The type of an integer literal, as C picks it from its value and suffixes. */
 function literalType(n) {
+  if (n.longs === 0 && !n.unsigned && n.value <= 0x7fffffffn) return T.INT32
   const fits = (size, unsigned) => (unsigned ? n.value < 1n << BigInt(size * 8) : n.value < 1n << BigInt(size * 8 - 1))
   const candidates = []
   if (n.longs === 0) candidates.push([4, false], [4, true], [T.LONG_SIZE, false], [T.LONG_SIZE, true], [8, false], [8, true])
