@@ -1,7 +1,7 @@
 // ffi/c from ESM (default and named exports) and inside a Worker, where
 // declarations are the Worker's own.
 import test from 'ava'
-import c, { cdef, typeof as typeOf, sizeof, offsetof, istype, alignof, abi, os, arch } from 'ffi/c'
+import c, { cdef, typeof as typeOf, sizeof, offsetof, istype, alignof, abi, os, arch, new as cnew, cast, addressof, string, bytes, copy, fill, tonumber, tostring, gc, metatype } from 'ffi/c'
 import { createRequire } from 'node:module'
 import { Worker } from 'node:worker_threads'
 
@@ -9,12 +9,14 @@ const require = createRequire(import.meta.url)
 
 test('ESM: the default export is the namespace, and every function is a named export', (t) => {
   t.is(c, require('ffi/c'))
-  for (const [name, f] of Object.entries({ cdef, typeof: typeOf, sizeof, offsetof, istype, alignof, abi })) t.is(f, c[name], name)
+  const named = { cdef, typeof: typeOf, sizeof, offsetof, istype, alignof, abi, new: cnew, cast, addressof, string, bytes, copy, fill, tonumber, tostring, gc, metatype }
+  for (const [name, f] of Object.entries(named)) t.is(f, c[name], name)
   t.is(os, c.os)
   t.is(arch, c.arch)
   cdef('struct esm_point { int x, y; };')
   t.is(sizeof('struct esm_point'), 8)
   t.is(String(typeOf('struct esm_point *')), 'ctype<struct esm_point *>')
+  t.is(cnew('struct esm_point', 1, 2).y, 2)
 })
 
 test('a Worker has declarations of its own', async (t) => {

@@ -22,3 +22,15 @@ ffi.Closure.free(cmp)
 const pending: Promise<number> = ffi.callAsync(cif, abs, r, Buffer.alloc(8))
 ffi.callAsync(cif, abs, r, Buffer.alloc(8), (err, errno) => { if (err) throw err; console.log(errno + 1) })
 void pending
+
+// ffi/c: C data.
+import * as cdata from 'ffi/c'
+cdata.cdef('struct tc_point { int x, y; };')
+const tcPoint = cdata.new('struct tc_point', 1, 2)
+const tcPtr: cdata.CPointer = cdata.addressof(tcPoint)
+const tcAddress: bigint = tcPtr.address
+const tcBytes: Buffer = cdata.bytes(tcPoint, 8)
+const tcText: string = cdata.tostring(cdata.cast('int64_t', 5n))
+cdata.gc(tcPtr, null)
+const tcType: cdata.CType = cdata.metatype('struct tc_point', { __len: (p) => p.x })
+void [tcAddress, tcBytes, tcText, tcType]

@@ -43,7 +43,59 @@ export interface CType {
 }
 
 /** A C type as a string (`'struct point *'`), a ctype, or C data (its type). */
-export type CTypeLike = string | CType
+export type CTypeLike = string | CType | CData
+
+/**
+ * C data: a struct or union cdata (a getter and a setter per field), an
+ * array cdata, a pointer cdata or a box; aligned arrays of 8- to 64-bit
+ * integers, float and double are TypedArrays over the C memory instead.
+ */
+export type CData = CStruct | CArray | CPointer | CBox | TypedArrayOfC
+
+export type TypedArrayOfC =
+  | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array
+  | BigInt64Array | BigUint64Array | Float32Array | Float64Array
+
+/** A struct or union cdata: its fields as properties (64-bit integers as bigints). */
+export interface CStruct {
+  [field: string]: any
+  /** `cdata<struct point>: 0x...`, or the metatype's `__tostring`. */
+  toString(): string
+  toJSON(): Record<string, unknown>
+}
+
+/** An array that is not a TypedArray (structs, pointers, bool, nested arrays...). */
+export interface CArray<E = any> extends Iterable<E> {
+  /** Element `i` (a view for structs and arrays): the fast form. */
+  at(i: number | bigint): E
+  get(i: number | bigint): E
+  set(i: number | bigint, value: unknown): void
+  readonly length: number
+  /** Through a Proxy: about 100 times slower than `at(i)`. */
+  [index: number]: E
+}
+
+/** A pointer; NULL is `null`. A pointer to a struct also has the struct's fields. */
+export interface CPointer {
+  [field: string]: any
+  get(i?: number | bigint): any
+  set(i: number | bigint, value: unknown): void
+  at(i?: number | bigint): any
+  add(n: number | bigint): CPointer | null
+  /** A pointer n elements back, or the elements between two pointers. */
+  sub(n: number | bigint | CPointer | null): CPointer | null | bigint | number
+  equals(other: unknown): boolean
+  isNull(): boolean
+  readonly address: bigint
+  cast(ct: CTypeLike): CPointer | CBox | null
+}
+
+/** A scalar: `new('int', 5)`, `cast('int64_t', x)`. */
+export interface CBox {
+  /** The value: a bigint for 64-bit integers, a boolean for bool. */
+  value: number | bigint | boolean
+  valueOf(): number | bigint | boolean
+}
 
 /** Parses C declarations and records them for this environment (main thread or Worker). */
 export function cdef(source: string): void
@@ -62,6 +114,52 @@ export function abi(param: string): boolean
 export const os: 'Windows' | 'Linux' | 'OSX' | 'BSD' | 'POSIX' | 'Other'
 export const arch: string
 
+/**
+ * Zero-filled C data that the garbage collector frees (`nelem` for `[?]`
+ * types, then initializers as LuaJIT's); `ct(...)` is the same.
+ */
+declare function newData(ct: CTypeLike, ...nelemAndInit: unknown[]): any
+export { newData as new }
+/** A C cast: numbers, bigints and pointers to pointers and back; an arithmetic type gives a box. */
+export function cast(ct: CTypeLike, value: unknown): any
+/** A pointer to a cdata's memory (which it keeps alive). */
+export function addressof(cdata: CData): CPointer
+/** A string from C memory: up to the first NUL, or `len` bytes. */
+export function string(ptr: CData | Buffer | null, len?: number | bigint, encoding?: BufferEncoding): string
+/** A Buffer copy of `len` bytes at `ptr`. */
+export function bytes(ptr: CData | Buffer, len: number | bigint): Buffer
+/** Copies `len` bytes, or a string and its NUL; past a known length is ERR_OUT_OF_RANGE. */
+export function copy(dst: CData | Buffer, src: CData | Buffer | string, len?: number | bigint): void
+export function fill(dst: CData | Buffer, len: number | bigint, byte?: number | bigint): void
+/** A box's, bigint's or pointer's value as a number. */
+export function tonumber(value: unknown): number | undefined
+/** LuaJIT's spellings: `123LL`, `123ULL`, `cdata<int *>: 0x...`, `ctype<int>`. */
+export function tostring(value: unknown): string
+/** Calls `finalizer(pointer)` once `cdata` is unreachable; `null` removes it. Returns `cdata`. */
+export function gc<D extends CData>(cdata: D, finalizer: ((ptr: CPointer) => void) | null): D
+/** LuaJIT's metamethods for a struct or union type, once per type. */
+export interface Metatable {
+  __index?: Record<string, unknown>
+  __tostring?: (self: any) => string
+  __len?: (self: any) => number
+  __eq?: (self: any, other: any) => boolean
+  __gc?: (ptr: CPointer) => void
+  __new?: (ct: CType, ...args: any[]) => any
+  __pairs?: (self: any) => Iterable<unknown>
+  __ipairs?: (self: any) => Iterable<unknown>
+  __add?: (a: any, b: any) => any
+  __sub?: (a: any, b: any) => any
+  __mul?: (a: any, b: any) => any
+  __div?: (a: any, b: any) => any
+  __mod?: (a: any, b: any) => any
+  __pow?: (a: any, b: any) => any
+  __unm?: (a: any) => any
+  __concat?: (a: any, b: any) => any
+  __lt?: (a: any, b: any) => boolean
+  __le?: (a: any, b: any) => boolean
+}
+export function metatype(ct: CTypeLike, mt: Metatable): CType
+
 declare const c: {
   cdef: typeof cdef
   typeof: typeof typeOf
@@ -72,5 +170,16 @@ declare const c: {
   abi: typeof abi
   os: typeof os
   arch: typeof arch
+  new: typeof newData
+  cast: typeof cast
+  addressof: typeof addressof
+  string: typeof string
+  bytes: typeof bytes
+  copy: typeof copy
+  fill: typeof fill
+  tonumber: typeof tonumber
+  tostring: typeof tostring
+  gc: typeof gc
+  metatype: typeof metatype
 }
 export default c

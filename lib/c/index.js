@@ -9,6 +9,7 @@ const ffi = require('../../index.js')
 const T = require('./types.js')
 const { Scope, parseDeclarations, parseTypeName, sameType } = require('./parser.js')
 const { error } = require('./errors.js')
+const D = require('./cdata.js')
 
 // ---- the declarations of this environment ----
 
@@ -83,7 +84,7 @@ function resolve(ct, params, what) {
     return type
   }
   if ((typeof ct === 'function' || typeof ct === 'object') && ct !== null) {
-    const t = ct[CT]
+    const t = ArrayBuffer.isView(ct) ? D.typeOfValue(ct) : ct[CT]
     if (t instanceof T.CType) return t
   }
   throw error('ERR_INVALID_ARG_TYPE', `${what}: expected a C type (a string, a ctype or a cdata), got ${describe(ct)}`)
@@ -144,8 +145,8 @@ function ctypeOf(t) {
   if (t.cache !== undefined && t.cache.ctype !== undefined) return t.cache.ctype
   if (t.cache === undefined) t.cache = {}
   const text = T.spell(t)
-  const f = function () {
-    throw error('ERR_INVALID_ARG_VALUE', `${text}: creating C data is not available yet (ffi/c part 2)`)
+  const f = function (...args) {
+    return D.construct(t, args)
   }
   Object.setPrototypeOf(f, CTypePrototype)
   // A function's own name and length would hide the prototype's.
@@ -190,6 +191,10 @@ function count(n, what) {
 
 /** `sizeof(ct[, nelem])`. */
 function sizeOf(ct, nelem) {
+  if (nelem === undefined && typeof ct === 'object' && ct !== null) {
+    const n = D.sizeOfValue(ct)
+    if (n !== undefined) return n
+  }
   const t = resolve(ct, [], 'sizeof').base
   if (t.kind === 'array' && t.vla) {
     if (nelem === undefined) return undefined
@@ -226,7 +231,7 @@ function offsetOf(ct, field) {
 function isType(ct, obj) {
   const t = resolve(ct, [], 'istype')
   if ((typeof obj !== 'function' && typeof obj !== 'object') || obj === null) return false
-  const o = obj[CT]
+  const o = ArrayBuffer.isView(obj) ? D.typeOfValue(obj) : obj[CT]
   if (!(o instanceof T.CType)) return false
   return compatible(t, o)
 }
@@ -428,6 +433,13 @@ function abi(param) {
   }
 }
 
+D.init({ CT, ctypeOf, resolve })
+
+/** `new(ct[, nelem][, ...init])`: zero-filled C data that the garbage collector frees. */
+function newData(ct, ...args) {
+  return D.create(resolve(ct, [], 'new'), args, 'new')
+}
+
 const api = {
   cdef: cdefVersioned,
   typeof: typeOf,
@@ -438,6 +450,17 @@ const api = {
   abi,
   os: osName,
   arch,
+  new: newData,
+  cast: D.cast,
+  addressof: D.addressof,
+  string: D.string,
+  bytes: D.bytes,
+  copy: D.copy,
+  fill: D.fill,
+  tonumber: D.tonumber,
+  tostring: D.tostring,
+  gc: D.gc,
+  metatype: D.metatype,
 }
 
 module.exports = api

@@ -2,6 +2,8 @@
 import c from './index.js'
 
 export default c
-export const { cdef, sizeof, alignof, offsetof, istype, abi, os, arch } = c
+export const { cdef, sizeof, alignof, offsetof, istype, abi, os, arch, cast, addressof, string, bytes, copy, fill, tonumber, tostring, gc, metatype } = c
+const newData = c.new
+export { newData as new }
 const typeOf = c.typeof
 export { typeOf as typeof }
