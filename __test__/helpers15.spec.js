@@ -141,6 +141,12 @@ test('readCString in JavaScript: the same strings and errors as the native side'
     Buffer.from([0x68, 0xff, 0xc3, 0x28, 0xe2, 0x82, 0]), // invalid UTF-8
     Buffer.from('\0'),
     Buffer.from('ünïcødé ✓ 😀\0'),
+    // Around the length decoded byte by byte (32): ASCII, then not.
+    Buffer.from('a'.repeat(31) + '\0'),
+    Buffer.from('a'.repeat(32) + '\0'),
+    Buffer.from('a'.repeat(33)),
+    Buffer.from('a'.repeat(30) + 'é' + 'b'.repeat(5) + '\0'),
+    Buffer.from('a'.repeat(40) + '\0'),
   ]
   for (const b of cases) {
     for (let off = 0; off < b.length; off++) {
@@ -167,11 +173,20 @@ test('readCString in JavaScript: the same strings and errors as the native side'
 
 test('allocCString: exactly byteLength + 1 bytes, NUL-terminated, C reads it', (t) => {
   const strlen = bind(ffi.readPointer(dlsym(dlopen(null), 'strlen'), 0), 'size_t', ['pointer'])
-  for (const s of ['', 'hello', 'ünïcødé', 'x'.repeat(5000)]) {
+  const strings = ['', 'hello', 'ünïcødé', 'x'.repeat(5000), 'a'.repeat(32), 'a'.repeat(33), 'a'.repeat(31) + 'é', '\x7f\x80', '\ud800']
+  // A replaced String.prototype.charCodeAt changes nothing.
+  const charCodeAt = String.prototype.charCodeAt
+  String.prototype.charCodeAt = () => 0x41
+  try {
+    t.deepEqual(ffi.allocCString('hé'), Buffer.from('hé\0'))
+  } finally {
+    String.prototype.charCodeAt = charCodeAt
+  }
+  for (const s of strings) {
     const b = ffi.allocCString(s)
     t.is(b.length, Buffer.byteLength(s) + 1)
     t.is(b[b.length - 1], 0)
-    t.is(b.toString('utf8', 0, b.length - 1), s)
+    t.deepEqual(b.subarray(0, b.length - 1), Buffer.from(s, 'utf8'))
     t.is(Number(strlen(b)), Buffer.byteLength(s))
   }
 })
