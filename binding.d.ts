@@ -128,8 +128,9 @@ export declare function prepCif(abi: Js, nfixed: Js, types: Js): Js
 
 /**
  * `{ readPointer, writePointer, readCString, readCStringAt, bufferAddress,
- * fillSlot }`: the same functions as the `#[napi]` ones of those names,
- * without napi-rs's per-call bookkeeping.
+ * fillSlot, refillSlot }`: the same functions as the `#[napi]` ones of
+ * those names (`refillSlot` has none), without napi-rs's per-call
+ * bookkeeping.
  */
 export declare function rawHelpers(): Js
 

@@ -141,6 +141,12 @@ test('readCString in JavaScript: the same strings and errors as the native side'
     Buffer.from([0x68, 0xff, 0xc3, 0x28, 0xe2, 0x82, 0]), // invalid UTF-8
     Buffer.from('\0'),
     Buffer.from('ünïcødé ✓ 😀\0'),
+    // Around the length decoded byte by byte (32): ASCII, then not.
+    Buffer.from('a'.repeat(31) + '\0'),
+    Buffer.from('a'.repeat(32) + '\0'),
+    Buffer.from('a'.repeat(33)),
+    Buffer.from('a'.repeat(30) + 'é' + 'b'.repeat(5) + '\0'),
+    Buffer.from('a'.repeat(40) + '\0'),
   ]
   for (const b of cases) {
     for (let off = 0; off < b.length; off++) {
@@ -167,11 +173,20 @@ test('readCString in JavaScript: the same strings and errors as the native side'
 
 test('allocCString: exactly byteLength + 1 bytes, NUL-terminated, C reads it', (t) => {
   const strlen = bind(ffi.readPointer(dlsym(dlopen(null), 'strlen'), 0), 'size_t', ['pointer'])
-  for (const s of ['', 'hello', 'ünïcødé', 'x'.repeat(5000)]) {
+  const strings = ['', 'hello', 'ünïcødé', 'x'.repeat(5000), 'a'.repeat(32), 'a'.repeat(33), 'a'.repeat(31) + 'é', '\x7f\x80', '\ud800']
+  // A replaced String.prototype.charCodeAt changes nothing.
+  const charCodeAt = String.prototype.charCodeAt
+  String.prototype.charCodeAt = () => 0x41
+  try {
+    t.deepEqual(ffi.allocCString('hé'), Buffer.from('hé\0'))
+  } finally {
+    String.prototype.charCodeAt = charCodeAt
+  }
+  for (const s of strings) {
     const b = ffi.allocCString(s)
     t.is(b.length, Buffer.byteLength(s) + 1)
     t.is(b[b.length - 1], 0)
-    t.is(b.toString('utf8', 0, b.length - 1), s)
+    t.deepEqual(b.subarray(0, b.length - 1), Buffer.from(s, 'utf8'))
     t.is(Number(strlen(b)), Buffer.byteLength(s))
   }
 })
@@ -215,4 +230,60 @@ test('10 million readPointer(buf, 0, 4) in a loop stay under 300 MB of RSS', (t)
   const out = JSON.parse(r.stdout)
   t.is(out.sum, 40_000_000)
   t.true(out.peakMB < 300, `peak RSS ${out.peakMB} MB`)
+})
+
+test('a record refilled with another fn or rValue checks them as a full check does', (t) => {
+  const cif = ffi.CIF(ffi.types.int, ffi.types.int)
+  const neg = sym('id_int32')
+  const fns = [abs, neg, ffi.fromAddress(ffi.address(abs))]
+  const aValues = Buffer.alloc(P + 4)
+  ffi.writePointer(aValues, 0, aValues.subarray(P))
+  // Three functions in turn, a new rValue each call: more than the two records hold.
+  for (let i = 0; i < 30; i++) {
+    aValues.writeInt32LE(-i, P)
+    const rValue = Buffer.alloc(8)
+    ffi.call(cif, fns[i % 3], rValue, aValues)
+    t.is(rValue.readInt32LE(0), i % 3 === 1 ? -i : i)
+  }
+  const rValue = Buffer.alloc(8)
+  ffi.call(cif, abs, rValue, aValues)
+  ffi.call(cif, neg, rValue, aValues)
+  // Each record now holds aValues: only fn or rValue differ below.
+  t.throws(() => ffi.call(cif, fns[2], Buffer.alloc(2), aValues), { code: 'ERR_FFI_BUFFER_TOO_SMALL', message: 'ffi.call: rValue is 2 bytes, the return type needs 8' })
+  t.throws(() => ffi.call(cif, fns[2], 'x', aValues), { code: 'ERR_INVALID_ARG_TYPE' })
+  t.throws(() => ffi.call(cif, ffi.fromAddress(0), rValue, aValues), { code: 'ERR_FFI_NULL_POINTER', message: 'ffi.call: fn is NULL' })
+  t.throws(() => ffi.call(cif, Buffer.alloc(8), rValue, aValues), { code: 'ERR_INVALID_ARG_VALUE' })
+  const gone = new Uint8Array(new ArrayBuffer(8))
+  structuredClone(gone.buffer, { transfer: [gone.buffer] })
+  t.throws(() => ffi.call(cif, fns[2], gone, aValues), { code: 'ERR_FFI_DETACHED' })
+  t.throws(() => ffi.bind(cif, fns[2], gone, aValues), { code: 'ERR_FFI_DETACHED' })
+  // After the errors, the calls still work and each is checked again.
+  for (let i = 0; i < 6; i++) {
+    aValues.writeInt32LE(-5, P)
+    ffi.call(cif, fns[i % 3], rValue, aValues)
+    t.is(rValue.readInt32LE(0), i % 3 === 1 ? -5 : 5)
+  }
+  // An argument inside the last rValue's ArrayBuffer: once rValue changes,
+  // its own guard still sees it detached.
+  const shared = new Uint8Array(new ArrayBuffer(16))
+  const r1 = shared.subarray(0, 8)
+  const arg = shared.subarray(8, 12)
+  ffi.writePointer(aValues, 0, arg)
+  new Int32Array(arg.buffer, arg.byteOffset, 1)[0] = -7
+  ffi.call(cif, abs, r1, aValues)
+  t.is(new Int32Array(r1.buffer, 0, 1)[0], 7)
+  const r2 = Buffer.alloc(8)
+  ffi.call(cif, neg, r2, aValues)
+  ffi.call(cif, fns[2], r2, aValues)
+  t.is(r2.readInt32LE(0), 7)
+  structuredClone(shared.buffer, { transfer: [shared.buffer] })
+  for (const f of fns) t.throws(() => ffi.call(cif, f, r2, aValues), { code: 'ERR_FFI_DETACHED' })
+  // A zero-length aValues detached (no arguments) is refused, as before.
+  const cif0 = ffi.CIF(ffi.types.int)
+  const getpid = ffi.readPointer(dlsym(dlopen(null), 'getpid'), 0)
+  const empty = new Uint8Array(new ArrayBuffer(0))
+  ffi.call(cif0, getpid, rValue, empty)
+  ffi.call(cif0, fns[2], rValue, empty)
+  structuredClone(empty.buffer, { transfer: [empty.buffer] })
+  t.throws(() => ffi.call(cif0, abs, Buffer.alloc(8), empty), { code: 'ERR_FFI_DETACHED' })
 })

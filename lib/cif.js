@@ -214,21 +214,47 @@ function slowCall(cif, last, fn, rValue, aValues) {
   run(c, rValue)
 }
 
+/** The names `fill`'s errors give its arguments, made once. */
+const LABELS = { 'ffi.call': labels('ffi.call'), 'ffi.bind': labels('ffi.bind') }
+function labels(what) {
+  return { rValue: `${what}: rValue`, aValues: `${what}: aValues`, fn: `${what}: fn` }
+}
+
 /**
  * Checks a call in full and records it in `c` (one of a CIF's two
  * records, or a bound call's) for the fast path: what a repeated call compares, and its slot.
  * What fillSlot leaves to these checks: see lib/CONTRACT.md §4.
  */
 function fill(c, entry, fn, rValue, aValues, what) {
+  const l = LABELS[what]
+  if (c.a === aValues && c.ag.length === c.al && c.table.version === c.version && attached(c.live)) {
+    // `repeat`'s comparisons but for fn and rValue hold: the slot holds this
+    // call's CIF and aValues, checked and unchanged since, and only fn and
+    // rValue are checked and put in (see lib/CONTRACT.md §4, refillSlot).
+    checkNotDetached(rValue, l.rValue)
+    checkNotDetached(aValues, l.aValues)
+    try {
+      raw.refillSlot(c.slot, fnAddress(fn, l.fn), rValue)
+    } catch (err) {
+      throw renamed(err, what)
+    }
+    if (c.r !== rValue || c.rg.length !== c.rl) {
+      c.r = rValue
+      c.rg = guardOf(rValue)
+      c.rl = c.rg.length
+    }
+    c.fn = fn
+    return
+  }
   const table = isView(aValues) ? pointeeTable(aValues) : undefined
   if (table !== undefined) {
     checkAttached(table, what)
     checkStorage(table, entry, what)
   }
-  checkNotDetached(rValue, `${what}: rValue`)
-  checkNotDetached(aValues, `${what}: aValues`)
+  checkNotDetached(rValue, l.rValue)
+  checkNotDetached(aValues, l.aValues)
   try {
-    raw.fillSlot(c.slot, entry.address, fnAddress(fn, `${what}: fn`), rValue, aValues, entry.variadic)
+    raw.fillSlot(c.slot, entry.address, fnAddress(fn, l.fn), rValue, aValues, entry.variadic)
   } catch (err) {
     throw renamed(err, what)
   }
@@ -242,24 +268,23 @@ function fill(c, entry, fn, rValue, aValues, what) {
   c.al = c.ag.length
   c.table = table
   c.version = table.version
-  c.live = liveViews(table, rValue, aValues)
+  c.live = liveViews(table, aValues)
 }
 
 /**
  * The guards a repeated call must find attached: one per ArrayBuffer that
  * holds an argument, since views of one ArrayBuffer are detached together.
- * Arguments inside `rValue`'s or `aValues`' ArrayBuffer are covered by their
- * guards (when they have bytes), and those in a SharedArrayBuffer can never
- * be detached. A resizable ArrayBuffer can shrink under one view and not
- * another: each of its views is checked.
+ * Arguments inside `aValues`' ArrayBuffer are covered by its guard (when it
+ * has bytes), and those in a SharedArrayBuffer can never be detached. A
+ * resizable ArrayBuffer can shrink under one view and not another: each of
+ * its views is checked. They depend on aValues and its table only (not on
+ * `rValue`, which `fill` may replace while keeping them).
  */
-function liveViews(table, rValue, aValues) {
+function liveViews(table, aValues) {
   const covered = new Set()
-  for (const v of [rValue, aValues]) {
-    // (A zero-length one reads 0 attached or not: it covers nothing.)
-    const b = bytesOf(v)
-    if (b !== undefined && b[2] > 0 && !arrayBufferResizable(b[0])) covered.add(b[0])
-  }
+  // (A zero-length aValues reads 0 attached or not: it covers nothing.)
+  const b = bytesOf(aValues)
+  if (b !== undefined && b[2] > 0 && !arrayBufferResizable(b[0])) covered.add(b[0])
   const live = []
   for (const [buf, length] of table.map.values()) {
     if (length === 0) continue

@@ -33,6 +33,14 @@ const P = sizeof.pointer
 const LE = info.endianness === 'LE'
 /** Bytes of a C string readCString decodes in JavaScript (far below V8's string length limit) */
 const MAX_FAST_STRING = 1 << 24
+/**
+ * Bytes of a C string that readCString and allocCString move one by one
+ * here while they are ASCII: for short strings that is faster than Node's
+ * UTF-8 decoder or encoder, whose calls cost more than the copy.
+ */
+const SHORT_STRING = 32
+const fromCharCode = String.fromCharCode
+const charCodeAt = Function.prototype.call.bind(String.prototype.charCodeAt)
 const MAX_REGIONS = 256
 
 /** The address of a Buffer's first byte: a pointer Buffer's own, or from N-API. */
@@ -285,6 +293,18 @@ function readCString(buf, offset = 0) {
     // strings too long for a JavaScript string, are the native side's.
     const n = typedArrayByteLength(buf)
     if (offset < n) {
+      // A short ASCII string, byte by byte (element access, which nothing
+      // can intercept, within the real length); else Node's decoder.
+      const stop = offset + SHORT_STRING < n ? offset + SHORT_STRING : n
+      let s = ''
+      let i = offset
+      for (; i < stop; i++) {
+        const c = buf[i]
+        if (c === 0) return s
+        if (c > 0x7f) break
+        s += fromCharCode(c)
+      }
+      if (i === n) return s
       let end = typedArrayIndexOf(buf, 0, offset)
       if (end < 0) end = n
       if (end - offset <= MAX_FAST_STRING) return utf8Slice(buf, offset, end)
@@ -320,6 +340,18 @@ function write(ptr, offset, source) {
 function allocCString(string) {
   if (typeof string !== 'string') {
     fail('ERR_INVALID_ARG_TYPE', `ffi.allocCString: expected a string, got ${describe(string)}`)
+  }
+  const length = string.length
+  if (length <= SHORT_STRING) {
+    // A short ASCII string (its UTF-8 is its char codes), copied here.
+    let i = 0
+    while (i < length && charCodeAt(string, i) <= 0x7f) i++
+    if (i === length) {
+      const b = Buffer.allocUnsafe(length + 1)
+      for (let j = 0; j < length; j++) b[j] = charCodeAt(string, j)
+      b[length] = 0
+      return b
+    }
   }
   const n = Buffer.byteLength(string, 'utf8')
   // Small ones come from Node's pool (as Buffer.from(string) does): a

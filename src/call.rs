@@ -63,17 +63,10 @@ pub unsafe fn check(
     avalues: Region,
     variadic: bool,
 ) -> Result<Checked> {
-    if fun == 0 {
-        return Err(Error::NullPointer("ffi.call: fn is NULL".into()));
-    }
+    check_fun(fun)?;
     // SAFETY: the caller vouches for a prepared CIF.
     let needs = unsafe { cif::needs(cif) };
-    if rvalue.len < needs.rvalue {
-        return Err(Error::BufferTooSmall(format!(
-            "ffi.call: rValue is {} bytes, the return type needs {}",
-            rvalue.len, needs.rvalue
-        )));
-    }
+    check_rvalue(rvalue, needs.rvalue)?;
     if avalues.len < needs.avalues {
         return Err(Error::BufferTooSmall(format!(
             "ffi.call: aValues is {} bytes, {} arguments need {}",
@@ -110,6 +103,25 @@ pub unsafe fn check(
     })
 }
 
+/// Refuses a NULL `fun`.
+fn check_fun(fun: usize) -> Result<()> {
+    if fun == 0 {
+        return Err(Error::NullPointer("ffi.call: fn is NULL".into()));
+    }
+    Ok(())
+}
+
+/// Refuses an `rvalue` shorter than the `needs` bytes the return type takes.
+fn check_rvalue(rvalue: Region, needs: usize) -> Result<()> {
+    if rvalue.len < needs {
+        return Err(Error::BufferTooSmall(format!(
+            "ffi.call: rValue is {} bytes, the return type needs {needs}",
+            rvalue.len
+        )));
+    }
+    Ok(())
+}
+
 /// Refuses a NULL argument pointer, the one thing about them C can't be
 /// trusted with and that can be checked.
 ///
@@ -129,6 +141,21 @@ unsafe fn check_args(args: *mut *mut c_void, nargs: usize) -> Result<()> {
 }
 
 impl Checked {
+    /// Makes this the same call with another function and `rvalue`, checked
+    /// as [`check`] checks them: everything else depends only on the CIF
+    /// and the argument array, which stay. On an error nothing changes.
+    pub fn refill(&mut self, fun: usize, rvalue: Region) -> Result<()> {
+        check_fun(fun)?;
+        check_rvalue(rvalue, self.rsize)?;
+        self.fun = fun;
+        self.rvalue = if self.rsize == 0 {
+            std::ptr::null_mut()
+        } else {
+            rvalue.ptr.cast()
+        };
+        Ok(())
+    }
+
     /// Makes the call. `errno` (and `GetLastError()`) are cleared before it,
     /// so what is read afterwards is what the callee left.
     ///

@@ -271,15 +271,34 @@ pub fn fill_slot(
 ) -> napi::Result<()> {
     let cx = Cx::new(&env);
     let call = super::call_async::checked(&cx, cif, fun, rvalue, avalues, variadic)?;
-    let s: Region = cx.view(slot, &|| "ffi.call: slot".into())?;
-    if s.len < SLOT_SIZE {
-        return Err(cx.throw(Error::InvalidCif("ffi.call: not a slot".into())));
-    }
-    if !(s.ptr as usize).is_multiple_of(std::mem::align_of::<Checked>()) {
-        return Err(cx.throw(Error::InvalidCif("ffi.call: not a slot".into())));
-    }
+    let s = slot_bytes(&cx, slot)?;
     // SAFETY: the slot Buffer has SLOT_SIZE bytes and is aligned (checked;
     // Node allocates it with malloc), so call_fast can read it in place.
-    unsafe { s.ptr.cast::<Checked>().write(call) };
+    unsafe { s.cast::<Checked>().write(call) };
     Ok(())
+}
+
+/// A slot Buffer's bytes: at least SLOT_SIZE of them, aligned for a
+/// [`Checked`].
+fn slot_bytes(cx: &Cx, slot: Js) -> napi::Result<*mut u8> {
+    let s: Region = cx.view(slot, &|| "ffi.call: slot".into())?;
+    if s.len < SLOT_SIZE || !(s.ptr as usize).is_multiple_of(std::mem::align_of::<Checked>()) {
+        return Err(cx.throw(Error::InvalidCif("ffi.call: not a slot".into())));
+    }
+    Ok(s.ptr)
+}
+
+/// Makes the call `slot` holds (filled by [`fill_slot`]) one with another
+/// `fun` and `rvalue`, checked as `fill_slot` checks them; the CIF and
+/// `aValues` stay. What it trusts JavaScript with: see lib/CONTRACT.md §4.
+pub(super) fn refill_slot(env: Env, slot: Js, fun: Js, rvalue: Js) -> napi::Result<()> {
+    let cx = Cx::new(&env);
+    let fun = cx.address(fun, &|| "ffi.call: fn".into())?;
+    let rvalue: Region = cx.view(rvalue, &|| "ffi.call: rValue".into())?;
+    let s = slot_bytes(&cx, slot)?;
+    // SAFETY: a slot of SLOT_SIZE aligned bytes (checked) that fill_slot
+    // filled, for this CIF and aValues, unchanged since (JavaScript's word,
+    // lib/CONTRACT.md §4); this thread's only reference to it.
+    let call = unsafe { &mut *s.cast::<Checked>() };
+    cx.check(call.refill(fun, rvalue))
 }

@@ -157,21 +157,36 @@ unsafe extern "C" fn fill_slot(
     unsafe { run(env, info, f) }
 }
 
+/// `refillSlot(slot, fnAddress, rValue)`: raw only (see lib/CONTRACT.md §4).
+unsafe extern "C" fn refill_slot(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    let f = |env: Env, a: [Js; MAX_ARGS]| {
+        call::refill_slot(env, a[0], a[1], a[2])?;
+        undefined(env)
+    };
+    // SAFETY: the callback's own env and info.
+    unsafe { run(env, info, f) }
+}
+
 /// `{ readPointer, writePointer, readCString, readCStringAt, bufferAddress,
-/// fillSlot }`: the same functions as the `#[napi]` ones of those names,
-/// without napi-rs's per-call bookkeeping.
+/// fillSlot, refillSlot }`: the same functions as the `#[napi]` ones of
+/// those names (`refillSlot` has none), without napi-rs's per-call
+/// bookkeeping.
 #[napi]
 pub fn raw_helpers(env: Env) -> napi::Result<Js> {
     let cx = Cx::new(&env);
     let out = cx.object()?;
     type Callback = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
-    let all: [(&str, Callback); 6] = [
+    let all: [(&str, Callback); 7] = [
         ("readPointer", read_pointer),
         ("writePointer", write_pointer),
         ("readCString", read_c_string),
         ("readCStringAt", read_c_string_at),
         ("bufferAddress", buffer_address),
         ("fillSlot", fill_slot),
+        ("refillSlot", refill_slot),
     ];
     for (name, cb) in all {
         let mut f = ptr::null_mut();
