@@ -55,7 +55,13 @@ function cdef(source) {
     throw e
   }
   root.commit(tx)
+  // A typedef may change what a type string means: the cache of type
+  // strings starts anew, cheaply.
+  version++
 }
+
+/** Bumped by every successful cdef: type-string cache entries of older versions are stale. */
+let version = 0
 
 // ---- ctypes ----
 
@@ -68,7 +74,7 @@ function resolve(ct, params, what) {
     params = params.map((q) => ((typeof q === 'function' || typeof q === 'object') && q !== null && q[CT] instanceof T.CType ? q[CT] : q))
     if (params.length === 0) {
       const hit = typeCache.get(ct)
-      if (hit !== undefined && hit.scopeVersion === scopeVersion()) return hit.type
+      if (hit !== undefined && hit.version === version) return hit.type
     }
     let type
     try {
@@ -80,7 +86,7 @@ function resolve(ct, params, what) {
       }
       throw e
     }
-    if (params.length === 0) typeCache.set(ct, { type, scopeVersion: scopeVersion() })
+    if (params.length === 0) typeCache.set(ct, { type, version })
     return type
   }
   if ((typeof ct === 'function' || typeof ct === 'object') && ct !== null) {
@@ -88,18 +94,6 @@ function resolve(ct, params, what) {
     if (t instanceof T.CType) return t
   }
   throw error('ERR_INVALID_ARG_TYPE', `${what}: expected a C type (a string, a ctype or a cdata), got ${describe(ct)}`)
-}
-
-// The type-string cache is cleared by every cdef (a typedef may change what
-// a string means), cheaply: a version number.
-let version = 0
-function scopeVersion() {
-  return version
-}
-const cdefRaw = cdef
-function cdefVersioned(source) {
-  cdefRaw(source)
-  version++
 }
 
 function describe(v) {
@@ -441,7 +435,7 @@ function newData(ct, ...args) {
 }
 
 const api = {
-  cdef: cdefVersioned,
+  cdef,
   typeof: typeOf,
   sizeof: sizeOf,
   alignof: alignOf,

@@ -193,15 +193,19 @@ function tokenize(src) {
   tokens.push({ k: EOF, v: '<eof>', line, col: col() })
   return tokens
 
-  function readString() {
+  /**
+   * The body of a quoted literal from `i` (its opening quote) to the
+   * matching `quote` on the same line: `[body, index after the quote]`.
+   */
+  function quoted(quote, what) {
     const l = line
     const cc = col()
     let j = i + 1
     let value = ''
     for (;;) {
-      if (j >= n || src.charCodeAt(j) === 10) fail('unterminated string', l, cc)
+      if (j >= n || src.charCodeAt(j) === 10) fail(`unterminated ${what}`, l, cc)
       const d = src.charCodeAt(j)
-      if (d === 34) break
+      if (d === quote) break
       if (d === 92) {
         value += src.slice(j, j + 2)
         j += 2
@@ -210,32 +214,25 @@ function tokenize(src) {
       value += src[j]
       j++
     }
-    const t = { k: STR, v: unescape(value), line: l, col: cc }
+    return [value, j + 1]
+  }
+
+  function readString() {
+    const [value, end] = quoted(34, 'string')
+    const t = { k: STR, v: unescape(value), line, col: col(), num: undefined }
     // Adjacent strings concatenate.
     const last = tokens[tokens.length - 1]
     if (last !== undefined && last.k === STR) last.v += t.v
     else tokens.push(t)
-    i = j + 1
+    i = end
     return t
   }
 
   function readChar() {
     const l = line
     const cc = col()
-    let j = i + 1
-    let value = ''
-    for (;;) {
-      if (j >= n || src.charCodeAt(j) === 10) fail('unterminated character constant', l, cc)
-      const d = src.charCodeAt(j)
-      if (d === 39) break
-      if (d === 92) {
-        value += src.slice(j, j + 2)
-        j += 2
-        continue
-      }
-      value += src[j]
-      j++
-    }
+    const [value, end] = quoted(39, 'character constant')
+    i = end
     const s = unescape(value)
     if (s.length === 0) fail('empty character constant', l, cc)
     // As GCC: a multi-character constant packs its bytes into an int.
@@ -244,7 +241,6 @@ function tokenize(src) {
     if (s.length === 1) v = s.charCodeAt(0) > 127 && s.charCodeAt(0) < 256 ? s.charCodeAt(0) - 256 : s.charCodeAt(0)
     const t = { k: CHAR, v: s, num: { value: BigInt(v | 0), float: false, unsigned: false, longs: 0 }, line: l, col: cc }
     tokens.push(t)
-    i = j + 1
     return t
   }
 }
