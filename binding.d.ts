@@ -164,6 +164,12 @@ export declare function readView(buf: Js, offset: Js, length: Js): Js
 export declare function reinterpret(address: Js, length: Js, offset: Js, what?: string | undefined | null): Js
 
 /**
+ * Sets what `errno()` reports, and the `errno` the next call on this
+ * thread starts with (LuaJIT's `ffi.errno(newErrno)`).
+ */
+export declare function setErrno(value: number): void
+
+/**
  * The state that every evaluation of index.js in this environment shares
  * (a cleared `require.cache`, Jest's `isolateModules`: each evaluates it
  * again over this one binary, whose per-thread state, the fast path's

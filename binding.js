@@ -864,6 +864,7 @@ module.exports.readCStringAt = nativeBinding.readCStringAt
 module.exports.readPointer = nativeBinding.readPointer
 module.exports.readView = nativeBinding.readView
 module.exports.reinterpret = nativeBinding.reinterpret
+module.exports.setErrno = nativeBinding.setErrno
 module.exports.sharedState = nativeBinding.sharedState
 module.exports.stackInit = nativeBinding.stackInit
 module.exports.stats = nativeBinding.stats

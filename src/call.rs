@@ -272,7 +272,7 @@ impl Checked {
         // is this thread's slot.
         unsafe {
             os::clear_last_error();
-            *errno = 0;
+            *errno = os::errno_before_call();
             match &self.direct {
                 Some(plan) => crate::arch::direct::call(plan, self.fun, args, rvalue),
                 None => ffi_call(
@@ -316,7 +316,7 @@ impl Checked {
                 // `errno` is this thread's slot.
                 let (bits, outcome) = unsafe {
                     os::clear_last_error();
-                    *errno = 0;
+                    *errno = os::errno_before_call();
                     let bits = crate::arch::direct::call_bits(plan, self.fun, self.args);
                     (
                         bits,

@@ -149,3 +149,38 @@ mod tests {
         );
     }
 }
+
+/// Set once any thread has asked for an `errno` other than 0 before its
+/// next call: until then, a call costs one relaxed load here.
+static PRESET_ANY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+thread_local! {
+    static PRESET: std::cell::Cell<Option<c_int>> = const { std::cell::Cell::new(None) };
+}
+
+/// Makes the next call on this thread start with `errno` set to `value`
+/// (LuaJIT's `ffi.errno(newErrno)`); calls otherwise start with 0.
+pub fn preset_errno(value: c_int) {
+    PRESET.with(|p| p.set(Some(value)));
+    PRESET_ANY.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The `errno` a call starts with: 0, or once what [`preset_errno`] asked.
+#[inline(always)]
+pub fn errno_before_call() -> c_int {
+    if !PRESET_ANY.load(std::sync::atomic::Ordering::Relaxed) {
+        return 0;
+    }
+    PRESET.with(|p| p.take()).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod preset_tests {
+    #[test]
+    fn preset_applies_once() {
+        assert_eq!(super::errno_before_call(), 0);
+        super::preset_errno(42);
+        assert_eq!(super::errno_before_call(), 42);
+        assert_eq!(super::errno_before_call(), 0);
+    }
+}

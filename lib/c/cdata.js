@@ -1176,7 +1176,8 @@ function cast(ct, value) {
       if (typeof x !== 'number' && typeof x !== 'bigint') throw cannot(value, t, where)
       a = BigInt.asUintN(P * 8, BigInt(typeof x === 'number' ? Math.trunc(x) : x))
     } else if (typeof value === 'function' && typeOfValue(value) === undefined) {
-      throw error('ERR_INVALID_ARG_VALUE', `${where}: JavaScript functions as C function pointers (callbacks) are not available yet`)
+      if (b.target.base.kind !== 'function') throw error('ERR_INVALID_ARG_TYPE', `${where}: a JavaScript function converts only to a function pointer type`)
+      return hooks.callback(t, value)
     } else [a, dv, o] = pointerSource(value, undefined, where)
     return makePointer(t, a, dv, o)
   }
@@ -1529,6 +1530,9 @@ const H = {
   incomplete,
 }
 
+/** What lib/c/call.js provides: callbacks from JavaScript functions. */
+const hooks = { callback: undefined }
+
 function init(ctx) {
   CT = ctx.CT
   ctypeOf = ctx.ctypeOf
@@ -1556,5 +1560,32 @@ module.exports = {
   Box,
   Pointer,
   vlaSize,
+  // for lib/c/call.js
+  hooks,
+  internals: {
+    H,
+    kA,
+    kDV,
+    kO,
+    kindOf,
+    cannot,
+    codec,
+    readExpr,
+    writeStmt,
+    compile,
+    referrer,
+    allocate,
+    addressIn,
+    dataViewOf,
+    mapAddress,
+    makePointer,
+    pointerClass,
+    readPointer,
+    storeAddress,
+    initialize,
+    copyBytes,
+    structClass,
+    normAddress,
+  },
 }
 

@@ -12,6 +12,8 @@ const OWN = {
   ERR_FFI_CDEF_REDEFINE: SyntaxError,
   ERR_FFI_UNKNOWN_TYPE: TypeError,
   ERR_FFI_UNDECLARED: Error,
+  ERR_FFI_DLOPEN: Error,
+  ERR_FFI_DLSYM: Error,
 }
 
 /** An error with `code`: the raw module's for its codes, else this layer's. */

@@ -10,6 +10,7 @@ const T = require('./types.js')
 const { Scope, parseDeclarations, parseTypeName, sameType } = require('./parser.js')
 const { error } = require('./errors.js')
 const D = require('./cdata.js')
+const native = require('../load.js')
 
 // ---- the declarations of this environment ----
 
@@ -428,6 +429,26 @@ function abi(param) {
 }
 
 D.init({ CT, ctypeOf, resolve })
+const calls = require('./call.js')
+calls.init({ ffiTypeOf, CT })
+const NS = require('./namespace.js')
+NS.init({ scope: root })
+
+/**
+ * `errno([newErrno])`: the errno the last call through this module left on
+ * this thread; with newErrno, sets it (the next call starts with it) and
+ * returns the previous value.
+ */
+function errno(newErrno) {
+  const old = ffi.errno()
+  if (newErrno !== undefined) {
+    if (typeof newErrno !== 'number' || !Number.isInteger(newErrno) || newErrno < -0x80000000 || newErrno > 0x7fffffff) {
+      throw error('ERR_INVALID_ARG_TYPE', `errno: expected an int, got ${describe(newErrno)}`)
+    }
+    native.setErrno(newErrno)
+  }
+  return old
+}
 
 /** `new(ct[, nelem][, ...init])`: zero-filled C data that the garbage collector frees. */
 function newData(ct, ...args) {
@@ -455,6 +476,9 @@ const api = {
   tostring: D.tostring,
   gc: D.gc,
   metatype: D.metatype,
+  load: NS.load,
+  errno,
 }
+api.C = NS.processNamespace()
 
 module.exports = api

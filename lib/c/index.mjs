@@ -2,7 +2,7 @@
 import c from './index.js'
 
 export default c
-export const { cdef, sizeof, alignof, offsetof, istype, abi, os, arch, cast, addressof, string, bytes, copy, fill, tonumber, tostring, gc, metatype } = c
+export const { cdef, sizeof, alignof, offsetof, istype, abi, os, arch, cast, addressof, string, bytes, copy, fill, tonumber, tostring, gc, metatype, load, errno, C } = c
 const newData = c.new
 export { newData as new }
 const typeOf = c.typeof

@@ -39,6 +39,20 @@ pub fn errno() -> i32 {
     super::env::THREAD.with(|t| t.last.get().errno)
 }
 
+/// Sets what `errno()` reports, and the `errno` the next call on this
+/// thread starts with (LuaJIT's `ffi.errno(newErrno)`).
+#[napi]
+pub fn set_errno(value: i32) {
+    crate::os::preset_errno(value);
+    super::env::THREAD.with(|t| {
+        let last = t.last.get();
+        t.last.set(crate::call::Outcome {
+            errno: value,
+            ..last
+        });
+    });
+}
+
 /// `GetLastError()` after the last synchronous call on this thread (0
 /// off Windows).
 #[napi]

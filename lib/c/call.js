@@ -1,0 +1,662 @@
+'use strict'
+
+// Calls from declarations: a declared C function as a JavaScript function,
+// variadic calls, `.async`, and callbacks (JavaScript functions as C
+// function pointers). Everything goes through the raw module: one CIF per
+// function type (types are interned, so one per signature), `ffi.bind` for
+// the call, `ffi.Closure` for callbacks.
+//
+// A declared function is planned once: the offset of each argument in
+// storage that the function owns (never exposed, never detached), the
+// converter of each parameter, and the reader of the result are fixed, and
+// their code is generated with these as constants, so that a call converts
+// straight into the storage and runs the bound call, allocating nothing for
+// scalar and pointer arguments. A call made while the same function is
+// already running (from a callback) uses a second set of storage, so that
+// the outer call's temporaries (its strings) stay intact.
+
+const ffi = require('../../index.js')
+const T = require('./types.js')
+const D = require('./cdata.js')
+const { error } = require('./errors.js')
+const { bytesOf } = require('../state.js')
+
+const { Pointer, CStruct, CArray, Box, typeOfValue } = D
+const I = D.internals
+const { kA, kDV, kO } = I
+
+const LE = ffi.endianness === 'LE'
+const P = T.POINTER_SIZE
+const ARG = ffi.sizeof.ffi_arg
+const MAX_SAFE = Number.MAX_SAFE_INTEGER
+
+let ffiTypeOf // CType -> ffi_type Buffer (set by init)
+
+// ---- plans: what a function type needs, once per signature ----
+
+/** The raw ABI a calling convention names, where it means something. */
+function abiOf(ft) {
+  if (ft.cc === undefined) return ffi.abi.default
+  const a = ffi.abi[ft.cc]
+  return typeof a === 'number' ? a : ffi.abi.default
+}
+
+/** Bytes a value of type `t` takes in argument storage (at least 8: libffi reads whole slots). */
+function slotSize(t) {
+  const s = t.base.size
+  return s > 8 ? Math.ceil(s / 8) * 8 : 8
+}
+
+/**
+ * Storage layout and CIF of a call with return `ret` and argument types
+ * `types` (a function type's, or with varargs added): rValue at 0, the
+ * argument pointers (aValues) after it, each argument's value after them,
+ * each at a multiple of 8 bytes (the layout a closure's `args` has).
+ */
+function layout(ret, types, cif, what) {
+  const rb = ret.base
+  const rsize = rb.kind === 'void' ? ARG : Math.max(Math.ceil(rb.size / 8) * 8, ARG)
+  const aStart = Math.ceil(rsize / 16) * 16
+  const vStart = aStart + types.length * P
+  const offsets = []
+  let at = 0
+  for (const t of types) {
+    offsets.push(at)
+    at += slotSize(t)
+  }
+  return { cif, ret, types, rsize, aStart, vStart, offsets, size: vStart + at, what }
+}
+
+function ffiTypeOrThrow(t, what, role) {
+  const b = t.base
+  if (b.kind === 'void' && role === 'return') return ffi.types.void
+  const f = ffiTypeOf(t)
+  if (f === undefined || b.kind === 'void' || b.kind === 'function' || b.kind === 'array') {
+    const why = b.kind === 'struct' || b.kind === 'union' ? (b.vla ? 'a variable-length type' : 'an incomplete type') : 'not a value type'
+    throw error('ERR_INVALID_ARG_TYPE', `${what}: ${role} type ${T.spell(t)} cannot be passed by value (${why})`)
+  }
+  return f
+}
+
+/** The plan of a (non-variadic part of a) function type: its CIF and layout. */
+function planOf(ft, what) {
+  if (ft.cache === undefined) ft.cache = {}
+  if (ft.cache.plan !== undefined) return ft.cache.plan
+  const rT = ffiTypeOrThrow(ft.returns, what, 'return')
+  const types = ft.params.map((p) => p.type)
+  const aT = types.map((t, i) => ffiTypeOrThrow(t, what, `parameter ${i + 1}`))
+  const cif = ft.variadic ? undefined : ffi.CIF(abiOf(ft), rT, ...aT)
+  const plan = layout(ft.returns, types, cif, what)
+  ft.cache.plan = plan
+  return plan
+}
+
+/** Argument storage for a plan: [Buffer, DataView, rValue, aValues]. */
+function storageOf(plan) {
+  const mem = Buffer.alloc(plan.size)
+  const rValue = mem.subarray(0, plan.rsize)
+  const aValues = mem.subarray(plan.aStart, plan.vStart)
+  for (let i = 0; i < plan.offsets.length; i++) {
+    const o = plan.vStart + plan.offsets[i]
+    ffi.writePointer(aValues, i * P, mem.subarray(o, o + slotSize(plan.types[i])))
+  }
+  return [mem, new DataView(mem.buffer, mem.byteOffset, mem.length), rValue, aValues]
+}
+
+// ---- what a parameter accepts ----
+
+/** Whether a pointer type takes a JavaScript string (a pointer to const bytes or const void). */
+function takesString(t) {
+  const target = t.base.target
+  if (!(target.qual & T.CONST)) return false
+  const tb = target.base
+  return tb.kind === 'void' || (tb.kind === 'int' && tb.size === 1)
+}
+
+function isCharPointer(t) {
+  const tb = t.base.target.base
+  return tb.kind === 'void' || (tb.kind === 'int' && tb.size === 1)
+}
+
+/** C's (and LuaJIT's) pointer compatibility for arguments: void on either side, same type, same-size integers. */
+function pointerCompatible(to, from) {
+  if (to === from) return true
+  const a = to.base.target.base
+  const b = from.base.target.base
+  if (a === b || a.kind === 'void' || b.kind === 'void') return true
+  if ((a.kind === 'int' || a.kind === 'enum') && (b.kind === 'int' || b.kind === 'enum')) return a.size === b.size
+  if (a.kind !== b.kind) return false
+  if (a.kind === 'pointer') return pointerCompatible(a, b)
+  return T.spell(a) === T.spell(b)
+}
+
+/** A temporary C string: a Buffer (reused while `cap` allows) and its address. */
+class Scratch {
+  constructor() {
+    this.buf = undefined
+    this.addr = 0
+    this.cap = 0
+  }
+}
+
+const utf8Write = typeof Buffer.prototype.utf8Write === 'function' ? Buffer.prototype.utf8Write : undefined
+
+function writeUtf8(buf, s) {
+  return utf8Write !== undefined ? utf8Write.call(buf, s, 0) : buf.write(s, 0, 'utf8')
+}
+
+/** The address of `s` as a NUL-terminated UTF-8 copy in `sc`. */
+function putString(sc, s) {
+  if (s.length * 3 >= sc.cap) {
+    const need = Buffer.byteLength(s, 'utf8') + 1
+    if (need > sc.cap) {
+      const cap = Math.max(64, need * 2)
+      sc.buf = Buffer.allocUnsafeSlow(cap)
+      sc.addr = addressOf(sc.buf)
+      sc.cap = cap
+    }
+  }
+  const n = writeUtf8(sc.buf, s)
+  sc.buf[n] = 0
+  return sc.addr
+}
+
+/** A NUL-terminated UTF-8 copy of `s` that `keep` holds until the call ends. */
+function tempString(s, keep) {
+  const b = ffi.allocCString(s)
+  keep.push(b)
+  return addressOf(b)
+}
+
+/** The address of a view's first byte, read through intrinsics. */
+function addressOf(v) {
+  const b = bytesOf(v)
+  if (b === undefined) return undefined
+  if (b[2] === 0) return I.normAddress(ffi.addressBigInt(v)) // a raw pointer Buffer (or an empty view)
+  return I.addressIn(I.dataViewOf(b[0]), b[1])
+}
+
+function badPointer(v, t, where) {
+  if (typeof v === 'string') {
+    if (!isCharPointer(t)) return I.cannot(v, t, where)
+    return error('ERR_INVALID_ARG_TYPE', `${where}: cannot convert string to ${T.spell(t)}: a string converts only to a pointer to const char (C could write into a non-const one, and the copy is gone after the call): pass a Buffer, or ffi.new('char[?]', n, string)`)
+  }
+  if (typeof v === 'function') return error('ERR_INVALID_ARG_TYPE', `${where}: cannot convert a function to ${T.spell(t)}: a function converts only to a function pointer`)
+  if (v instanceof Pointer) return error('ERR_INVALID_ARG_TYPE', `${where}: cannot convert ${I.kindOf(v)} to ${T.spell(t)}: incompatible pointer types (cast it: ffi.cast('${T.spell(t)}', p))`)
+  return I.cannot(v, t, where)
+}
+
+/**
+ * The converter of a pointer parameter of type `t`: value -> address (a
+ * number, or a bigint past 2^53). `keep` (an array) receives what must live
+ * until the call ends when the call is asynchronous; without it, strings go
+ * into `sc` (this call's own scratch), and the caller holds the value.
+ */
+function pointerConverter(t, where) {
+  const strings = takesString(t)
+  const fnType = t.base.target.base.kind === 'function' ? t : undefined
+  return function toAddress(v, sc, keep) {
+    if (v instanceof Pointer) {
+      if (v[CTsym] !== t && !pointerCompatible(t, v[CTsym])) throw badPointer(v, t, where)
+      return v[kA]
+    }
+    if (v === null || v === undefined) return 0
+    if (typeof v === 'string') {
+      if (!strings) throw badPointer(v, t, where)
+      return keep === undefined ? putString(sc, v) : tempString(v, keep)
+    }
+    if (typeof v === 'function') {
+      if (fnType === undefined || typeOfValue(v) !== undefined) throw badPointer(v, t, where)
+      const cb = callbackFor(fnType, v)
+      if (keep !== undefined) keep.push(cb)
+      return cb[kA]
+    }
+    if (typeof v === 'object') {
+      const a = addressOf(v)
+      if (a !== undefined) return a
+      if (v instanceof CStruct || v instanceof CArray) {
+        if (v instanceof CStruct && !structFits(t, v)) throw badPointer(v, t, where)
+        return I.addressIn(v[kDV], v[kO])
+      }
+      if (v instanceof ArrayBuffer || (typeof SharedArrayBuffer === 'function' && v instanceof SharedArrayBuffer)) {
+        return v.byteLength === 0 ? 0 : I.addressIn(I.dataViewOf(v), 0)
+      }
+      if (v instanceof Box) throw badPointer(v, t, where)
+    }
+    throw badPointer(v, t, where)
+  }
+}
+
+function structFits(t, s) {
+  const target = t.base.target.base
+  const st = typeOfValue(s).base
+  return target.kind === 'void' || target === st || (target.kind === st.kind && T.spell(target) === T.spell(st))
+}
+
+let CTsym // the symbol that carries a cdata's CType (set by init)
+
+/** The name of argument i for messages: `printf: argument 1 (fmt)`. */
+function argName(fname, i, p) {
+  return `${fname}: argument ${i + 1}${p !== undefined && p.name !== undefined ? ` (${p.name})` : ''}`
+}
+
+// ---- generated code: the conversions of a signature, per function ----
+
+/**
+ * The statements that convert `v` (parameter `i` of type `t`) into the
+ * storage `dv` at byte `at`; `cv` are the pointer converters by index.
+ */
+function convertStmt(t, at, v, i, where, ref, async) {
+  const b = t.base
+  if (b.kind === 'pointer') {
+    const keepArg = async ? 'keep' : 'undefined'
+    const hold = async ? '' : `K[${i}] = ${v}; `
+    return `${hold}H.store(dv, ${at}, ${v} === null ? 0 : CV[${i}](${v}, SC[${i}], ${keepArg}));`
+  }
+  if (b.kind === 'struct' || b.kind === 'union' || b.kind === 'complex' || (b.kind === 'float' && b.size > 8) || (b.kind === 'int' && b.size > 8)) {
+    // Wide values: zero the slot, then write (a struct assignment zeroes what the initializer leaves out).
+    return `H.zero(dv, ${at}, ${slotSize(t)}); ${I.writeStmt(t, 'dv', at, v, where, ref)}`
+  }
+  if (b.kind === 'int' && b.size < 8 && ARG === 8) {
+    // Clear the high bytes so that the slot reads the same as an ffi_arg.
+    const hi = LE ? at + 4 : at
+    const w = I.writeStmt(t, 'dv', LE ? at : at + 8 - b.size, v, where, ref)
+    return b.size === 4 ? w : `dv.setUint32(${hi}, 0, ${LE}); ${w}`
+  }
+  return I.writeStmt(t, 'dv', at, v, where, ref)
+}
+
+/** The expression that reads the result of type `t` from rValue at `dv`, 0. */
+function resultExpr(t, ref) {
+  const b = t.base
+  if (b.kind === 'void') return 'undefined'
+  if (b.kind === 'struct' || b.kind === 'union') return `H.structCopy(${ref(t)}, dv, 0)`
+  if ((b.kind === 'int' || b.kind === 'enum' || b.kind === 'bool') && b.size < ARG && !LE) {
+    return I.readExpr(t, 'dv', ARG - b.size, ref)
+  }
+  return I.readExpr(t, 'dv', 0, ref)
+}
+
+/** A copy of a struct or union result into memory that the garbage collector frees. */
+function structCopy(t, dv, o) {
+  const [ndv, no] = I.allocate(t.base.size, t.base.align)
+  I.copyBytes(ndv, no, dv, o, t.base.size)
+  return new (I.structClass(t))(ndv, no)
+}
+
+function zero(dv, at, n) {
+  for (let i = 0; i < n; i += 4) dv.setUint32(at + i, 0)
+}
+
+function store(dv, at, a) {
+  if (P === 8) {
+    if (typeof a === 'number') {
+      const lo = a % 0x100000000
+      dv.setUint32(at + (LE ? 0 : 4), lo, LE)
+      dv.setUint32(at + (LE ? 4 : 0), (a - lo) / 0x100000000, LE)
+    } else dv.setBigUint64(at, BigInt.asUintN(64, a), LE)
+  } else dv.setUint32(at, Number(BigInt.asUintN(32, BigInt(a))), LE)
+}
+
+function arity(fname, want, got, variadic) {
+  const e = error('ERR_INVALID_ARG_VALUE', `${fname}: expected ${variadic ? 'at least ' : ''}${want} argument${want === 1 ? '' : 's'}, got ${got}`)
+  return e
+}
+
+// The generated code's helpers: cdata's, plus these.
+const H = Object.assign(I.H, { store, zero, structCopy, arity })
+
+let uid = 0
+
+/**
+ * A declared function as a JavaScript function, for the function type
+ * `ft` at address `fnPtr` (a pointer Buffer). `holder` is kept alive by the
+ * function (the library).
+ */
+function declaredFunction(fname, ft, fnPtr, holder) {
+  const plan = planOf(ft, fname)
+  const n = ft.params.length
+  const cv = ft.params.map((p, i) => (p.type.base.kind === 'pointer' ? pointerConverter(p.type, argName(fname, i, p)) : undefined))
+  const fn = ft.variadic ? variadicFunction(fname, ft, plan, fnPtr, cv) : fixedFunction(fname, ft, plan, fnPtr, cv)
+  Object.defineProperty(fn, 'name', { value: fname })
+  fn.async = asyncFunction(fname, ft, plan, fnPtr, cv)
+  keepWith.set(fn, holder)
+  return fn
+}
+
+const keepWith = new WeakMap()
+
+/**
+ * The synchronous call of a function with fixed parameters: generated code
+ * over one set of storage; a call made while it runs (from a callback)
+ * takes a second instance, made on first need.
+ */
+function fixedFunction(fname, ft, plan, fnPtr, cv) {
+  const n = ft.params.length
+  const refs = []
+  const ref = I.referrer(refs)
+  const params = ft.params.map((_, i) => `a${i}`).join(', ')
+  let conv = ''
+  let release = ''
+  ft.params.forEach((p, i) => {
+    conv += `${convertStmt(p.type, plan.vStart + plan.offsets[i], `a${i}`, i, argName(fname, i, p), ref, false)}\n`
+    if (p.type.base.kind === 'pointer') release += `K[${i}] = undefined; `
+  })
+  const make = I.compile(
+    `return function make(dv, bound, CV, SC, K, nested) {
+      let busy = false
+      return function call(${params}) {
+        if (arguments.length !== ${n}) throw H.arity(${ref(fname)}, ${n}, arguments.length, false)
+        if (busy) return nested()(${params})
+        ${conv}
+        busy = true
+        try { bound() } finally { busy = false; ${release} }
+        return ${resultExpr(ft.returns, ref)}
+      }
+    }`,
+    refs,
+    `${ft.uid} ${fname} ${uid++}`,
+  )
+  const instance = () => {
+    const [, dv, rValue, aValues] = storageOf(plan)
+    const bound = ffi.bind(plan.cif, fnPtr, rValue, aValues)
+    let inner
+    const nested = () => (inner === undefined ? (inner = instance()) : inner)
+    return make(dv, bound, cv, cv.map(() => new Scratch()), new Array(n).fill(undefined), nested)
+  }
+  return instance()
+}
+
+// ---- variadic calls ----
+
+/** The C type a variadic argument is passed as (LuaJIT's rules, with C's promotions). */
+function varargType(v, fname, i) {
+  switch (typeof v) {
+    case 'number':
+      return T.DOUBLE
+    case 'bigint':
+      return T.INT64
+    case 'boolean':
+      return T.INT32
+    case 'string':
+      return CONST_CHAR_PTR
+    case 'undefined':
+      return VOID_PTR
+    case 'object': {
+      if (v === null) return VOID_PTR
+      const t = typeOfValue(v)
+      if (t !== undefined) {
+        const b = t.base
+        if (b.kind === 'pointer') return t
+        if (b.kind === 'array' || ArrayBuffer.isView(v)) return T.pointerTo(b.kind === 'array' ? b.element : t.base.element)
+        if (b.kind === 'float') return b.size < 8 ? T.DOUBLE : t
+        if (b.kind === 'bool') return T.INT32
+        if (b.kind === 'int' || b.kind === 'enum') {
+          const s = b.kind === 'enum' ? b.element.base.size : b.size
+          if (s < 4) return T.INT32
+          return b.kind === 'enum' ? b.element : t
+        }
+        throw error('ERR_INVALID_ARG_TYPE', `${fname}: argument ${i + 1}: cannot pass ${I.kindOf(v)} as a variadic argument (pass a pointer: ffi.addressof(s))`)
+      }
+      if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer) return VOID_PTR
+      break
+    }
+  }
+  throw error('ERR_INVALID_ARG_TYPE', `${fname}: argument ${i + 1}: cannot pass ${I.kindOf(v)} as a variadic argument`)
+}
+
+let CONST_CHAR_PTR
+let VOID_PTR
+
+/** A variadic function: a plan per distinct list of argument types, cached on the function type. */
+function variadicFunction(fname, ft, fixed, fnPtr, cv) {
+  const nfixed = ft.params.length
+  const plans = new Map()
+  const keep = []
+  const planFor = (args) => {
+    let key = ''
+    const types = ft.params.map((p) => p.type)
+    for (let i = nfixed; i < args.length; i++) {
+      const t = varargType(args[i], fname, i)
+      types.push(t)
+      key += `${t.uid},`
+    }
+    let p = plans.get(key)
+    if (p === undefined) {
+      const shared = varPlan(ft, types, key, fname)
+      const [, dv, rValue, aValues] = storageOf(shared)
+      const convs = types.map((t, i) => (i < nfixed ? cv[i] : t.base.kind === 'pointer' ? pointerConverter(t, argName(fname, i, undefined)) : undefined))
+      p = { plan: shared, dv, bound: ffi.bind(shared.cif, fnPtr, rValue, aValues), convs, scratch: types.map(() => new Scratch()), busy: false }
+      plans.set(key, p)
+    }
+    return p
+  }
+  return function call(...args) {
+    if (args.length < nfixed) throw arity(fname, nfixed, args.length, true)
+    let p = planFor(args)
+    if (p.busy) {
+      // called again from a callback: storage of its own
+      const [, dv, rValue, aValues] = storageOf(p.plan)
+      p = { ...p, dv, bound: ffi.bind(p.plan.cif, fnPtr, rValue, aValues), scratch: p.scratch.map(() => new Scratch()) }
+    }
+    const { plan, dv } = p
+    const mark = keep.length
+    for (let i = 0; i < args.length; i++) writeArg(plan.types[i], dv, plan.vStart + plan.offsets[i], args[i], p.convs[i], p.scratch[i], argName(fname, i, ft.params[i]), keep)
+    p.busy = true
+    try {
+      p.bound()
+    } finally {
+      p.busy = false
+      keep.length = mark
+    }
+    return readResult(ft.returns, dv)
+  }
+}
+
+/** The plan of a variadic call with argument `types`, cached per function type and key. */
+function varPlan(ft, types, key, fname) {
+  if (ft.cache === undefined) ft.cache = {}
+  if (ft.cache.varPlans === undefined) ft.cache.varPlans = new Map()
+  let plan = ft.cache.varPlans.get(key)
+  if (plan === undefined) {
+    const rT = ffiTypeOrThrow(ft.returns, fname, 'return')
+    const aT = types.map((t, i) => ffiTypeOrThrow(t, fname, `parameter ${i + 1}`))
+    const cif = ffi.CIFVar(abiOf(ft), ft.params.length, rT, ...aT)
+    plan = layout(ft.returns, types, cif, fname)
+    ft.cache.varPlans.set(key, plan)
+  }
+  return plan
+}
+
+/** The generic conversion of one argument (variadic and asynchronous calls). */
+function writeArg(t, dv, at, v, conv, sc, where, keep) {
+  const b = t.base
+  if (b.kind === 'pointer') {
+    const c = conv !== undefined ? conv : pointerConverter(t, where)
+    keep.push(v)
+    store(dv, at, v === null ? 0 : c(v, sc, sc === undefined ? keep : undefined))
+    return
+  }
+  zero(dv, at, slotSize(t))
+  const o = (b.kind === 'int' || b.kind === 'enum' || b.kind === 'bool') && b.size < 8 && !LE ? at + 8 - b.size : at
+  I.codec(t).write(dv, o, v, where)
+}
+
+function readResult(t, dv) {
+  const b = t.base
+  if (b.kind === 'void') return undefined
+  if (b.kind === 'struct' || b.kind === 'union') return structCopy(t, dv, 0)
+  if ((b.kind === 'int' || b.kind === 'enum' || b.kind === 'bool') && b.size < ARG && !LE) return I.codec(t).read(dv, ARG - b.size)
+  return I.codec(t).read(dv, 0)
+}
+
+// ---- asynchronous calls ----
+
+/**
+ * `fn.async(...args)`: the call on the thread pool, a Promise of the
+ * converted result. Each call has storage of its own; the raw module copies
+ * the argument values, and the temporaries (strings, callbacks) and the
+ * argument values stay referenced until the Promise settles.
+ */
+function asyncFunction(fname, ft, fixed, fnPtr, cv) {
+  const nfixed = ft.params.length
+  return function async(...args) {
+    return new Promise((resolve, reject) => {
+      let plan = fixed
+      if (ft.variadic) {
+        if (args.length < nfixed) throw arity(fname, nfixed, args.length, true)
+        const types = ft.params.map((p) => p.type)
+        let key = ''
+        for (let i = nfixed; i < args.length; i++) {
+          const t = varargType(args[i], fname, i)
+          types.push(t)
+          key += `${t.uid},`
+        }
+        plan = varPlan(ft, types, key, fname)
+      } else if (args.length !== nfixed) throw arity(fname, nfixed, args.length, false)
+      const [mem, dv, rValue, aValues] = storageOf(plan)
+      const keep = []
+      for (let i = 0; i < args.length; i++) {
+        writeArg(plan.types[i], dv, plan.vStart + plan.offsets[i], args[i], i < nfixed ? cv[i] : undefined, undefined, argName(fname, i, ft.params[i]), keep)
+      }
+      ffi.callAsync(plan.cif, fnPtr, rValue, aValues).then(
+        (errno) => {
+          lastAsyncErrno = errno
+          keep.length = 0
+          try {
+            resolve(readResult(ft.returns, dv))
+          } catch (e) {
+            reject(e)
+          }
+          return mem
+        },
+        reject,
+      )
+    })
+  }
+}
+
+let lastAsyncErrno = 0
+
+// ---- callbacks ----
+
+const callbacks = new WeakMap() // callback cdata -> { ptr, cell }
+
+/**
+ * A callback: a pointer cdata of the function pointer type `t` whose
+ * address C may call; it calls `fn` with the arguments converted to
+ * JavaScript and converts its result back. It lives as long as the cdata
+ * (or until `free()`).
+ */
+function makeCallback(t, fn) {
+  const ft = t.base.target.base
+  const what = `callback ${T.spell(t)}`
+  if (ft.variadic) throw error('ERR_INVALID_ARG_VALUE', `${what}: a variadic function type cannot be a callback (libffi cannot receive variadic arguments)`)
+  const plan = closurePlan(ft, what)
+  const cell = { fn }
+  const handler = plan.handler(cell)
+  const ptr = ffi.Closure(plan.cif, handler)
+  const cls = callbackClass(t)
+  const cb = new cls(I.normAddress(ffi.addressBigInt(ptr)), undefined, 0)
+  callbacks.set(cb, { ptr, cell })
+  return cb
+}
+
+/** Per function type: the CIF of a closure and the maker of its handler. */
+function closurePlan(ft, what) {
+  if (ft.cache === undefined) ft.cache = {}
+  if (ft.cache.closure !== undefined) return ft.cache.closure
+  const plan = planOf(ft, what)
+  const cif = plan.cif
+  const refs = []
+  const ref = I.referrer(refs)
+  const reads = ft.params.map((p, i) => I.readExpr(p.type, 'dv', plan.offsets[i], ref)).join(', ')
+  const make = I.compile(
+    `return function handlerFor(cell) {
+      let lastArgs, dv, lastR, rdv
+      return function handler(rValue, aValues, args) {
+        if (args !== lastArgs) { lastArgs = args; dv = new DataView(args.buffer, args.byteOffset, args.byteLength) }
+        const r = cell.fn(${reads})
+        if (rValue !== lastR) { lastR = rValue; rdv = new DataView(rValue.buffer, rValue.byteOffset, rValue.byteLength) }
+        ${returnStmt(ft.returns, 'rdv', 'r', `${what}: its result`, ref)}
+      }
+    }`,
+    refs,
+    `closure ${ft.uid}`,
+  )
+  ft.cache.closure = { cif, handler: make }
+  return ft.cache.closure
+}
+
+/** Writes a callback's result `r` into rValue: a narrow integer as a whole ffi_arg. */
+function returnStmt(t, dv, r, where, ref) {
+  const b = t.base
+  if (b.kind === 'void') return ''
+  if ((b.kind === 'int' || b.kind === 'enum' || b.kind === 'bool') && b.size < ARG) {
+    const at = LE ? 0 : ARG - b.size
+    const w = I.writeStmt(t, dv, at, r, where, ref)
+    const rd = I.readExpr(t, dv, at, ref)
+    // widen: the value as read back (sign or zero extended), as two 32-bit halves
+    return `${w} { const x = +${rd}; ${dv}.setInt32(${LE ? 0 : 4}, x, ${LE}); ${dv}.setInt32(${LE ? 4 : 0}, x < 0 ? -1 : 0, ${LE}) }`
+  }
+  if (b.kind === 'pointer') return `if (typeof ${r} === 'function') throw H.callbackResult(${ref(where)}); H.store(${dv}, 0, ${r} === null || ${r} === undefined ? 0 : H.pointerResult(${ref(t)}, ${r}, ${ref(where)}));`
+  return I.writeStmt(t, dv, 0, r, where, ref)
+}
+
+H.callbackResult = (where) => error('ERR_INVALID_ARG_TYPE', `${where}: a callback cannot return a JavaScript function (return a callback made with ffi.cast)`)
+H.pointerResult = (t, v, where) => {
+  if (typeof v === 'string') throw error('ERR_INVALID_ARG_TYPE', `${where}: a callback cannot return a string (its copy would be gone when C reads it): return memory that lives on`)
+  const c = pointerConverter(t, where)
+  return c(v, undefined, [])
+}
+
+/** The class of callbacks of pointer type `t`: its pointer class plus free() and set(fn). */
+function callbackClass(t) {
+  if (t.cache === undefined) t.cache = {}
+  if (t.cache.callback !== undefined) return t.cache.callback
+  const base = I.pointerClass(t)
+  class Callback extends base {
+    free() {
+      const c = callbacks.get(this)
+      if (c === undefined || c.ptr === undefined) return
+      ffi.Closure.free(c.ptr)
+      c.ptr = undefined
+      c.cell.fn = freed
+    }
+    set(fn, v) {
+      if (typeof fn !== 'function' || v !== undefined) return super.set(fn, v)
+      const c = callbacks.get(this)
+      if (c.ptr === undefined) throw error('ERR_INVALID_ARG_VALUE', `set: this callback was freed`)
+      c.cell.fn = fn
+    }
+  }
+  t.cache.callback = Callback
+  return Callback
+}
+
+function freed() {
+  throw error('ERR_INVALID_ARG_VALUE', 'a freed callback was called')
+}
+
+/** The callback for a JavaScript function passed as an argument: made once per function and type. */
+function callbackFor(t, fn) {
+  if (t.cache === undefined) t.cache = {}
+  let m = t.cache.temporary
+  if (m === undefined) m = t.cache.temporary = new WeakMap()
+  let cb = m.get(fn)
+  if (cb === undefined) {
+    cb = makeCallback(t, fn)
+    m.set(fn, cb)
+  }
+  return cb
+}
+
+function init(ctx) {
+  ffiTypeOf = ctx.ffiTypeOf
+  CTsym = ctx.CT
+  CONST_CHAR_PTR = T.pointerTo(T.qualified(T.CHAR, T.CONST))
+  VOID_PTR = T.pointerTo(T.VOID)
+  D.hooks.callback = makeCallback
+}
+
+module.exports = { init, declaredFunction, makeCallback, lastAsyncErrno: () => lastAsyncErrno, addressOf }
