@@ -54,6 +54,7 @@ function jsFunction(x) {
 function measure(paths) {
   const env = {
     ffi: require('..'),
+    C: require('../lib/c/index.js'),
     dl: require('../dlopen'),
     koffi: optional(() => require('koffi')),
     ffiRs: optional(() => require('ffi-rs')),
@@ -131,7 +132,7 @@ function table(run) {
   const referenced = run.results.filter((w) => w.reference)
   const floor = run.results.map((w) => w.results.find((r) => r.contender === 'N-API no-op').ns)
   run = { ...run, results: run.results.filter((w) => !w.reference) }
-  const contenders = ['ffi', 'ffi.bind', 'ffi, Buffer per argument', 'N-API static binding', 'N-API call into JS', 'N-API call into JS, no values', 'koffi', 'ffi-rs', 'node:ffi', 'JS function']
+  const contenders = ['ffi', 'ffi.bind', 'ffi/c', 'ffi, Buffer per argument', 'N-API static binding', 'N-API call into JS', 'N-API call into JS, no values', 'koffi', 'ffi-rs', 'node:ffi', 'JS function']
   const present = contenders.filter((c) => run.results.some((w) => w.results.some((r) => r.contender === c)))
   const lines = [
     `Node ${run.node} (N-API ${run.napi}); N-API no-op floor ${Math.min(...floor).toFixed(1)}-${Math.max(...floor).toFixed(1)} ns`,

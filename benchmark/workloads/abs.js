@@ -3,8 +3,17 @@
 // abs(int) from libc: the smallest possible call.
 module.exports = {
   name: 'abs(int)',
-  contenders({ ffi, dl, koffi, ffiRs, nodeFfi, floor }) {
+  contenders({ ffi, dl, koffi, ffiRs, nodeFfi, floor, C }) {
     const c = {}
+    {
+      // ffi/c: the call as LuaJIT code reads, the namespace lookup inside the loop.
+      C.cdef('int abs(int);')
+      c['ffi/c'] = (n) => {
+        let sum = 0
+        for (let i = 0; i < n; i++) sum = (sum + C.C.abs(-i)) | 0
+        return sum
+      }
+    }
     {
       const abs = ffi.readPointer(dl.dlsym(dl.dlopen(null), 'abs'), 0)
       const cif = ffi.CIF(ffi.types.int, ffi.types.int)

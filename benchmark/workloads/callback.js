@@ -5,8 +5,16 @@
 module.exports = {
   name: 'callback round trip',
   perCall: true,
-  contenders({ ffi, dl, koffi, nodeFfi, fixture, floor }) {
+  contenders({ ffi, dl, koffi, nodeFfi, fixture, floor, C }) {
     const c = {}
+    {
+      // ffi/c: a callback made once with cast.
+      C.cdef('int64_t call_n(int (*cb)(int), int n);')
+      const lib = C.load(fixture)
+      const cb = C.cast('int (*)(int)', (x) => x + 1)
+      c['ffi/c'] = (n) => Number(lib.call_n(cb, n))
+      if (c['ffi/c'](1000) !== 500500) throw new Error('callback benchmark: wrong sum (ffi/c)')
+    }
     if (floor) {
       // The least any N-API callback costs: C calling a JavaScript function
       // through napi_call_function, one handle scope and an int each way.

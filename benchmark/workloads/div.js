@@ -3,8 +3,20 @@
 // div_t div(int, int) from libc: a struct returned by value.
 module.exports = {
   name: 'div() struct by value',
-  contenders({ ffi, dl, koffi, ffiRs }) {
+  contenders({ ffi, dl, koffi, ffiRs, C }) {
     const c = {}
+    {
+      // ffi/c: a struct cdata back, its fields read.
+      C.cdef('typedef struct { int quot; int rem; } div_t; div_t div(int, int);')
+      c['ffi/c'] = (n) => {
+        let sum = 0
+        for (let i = 0; i < n; i++) {
+          const r = C.C.div(i, 7)
+          sum = (sum + r.quot + r.rem) | 0
+        }
+        return sum
+      }
+    }
     {
       const div = ffi.readPointer(dl.dlsym(dl.dlopen(null), 'div'), 0)
       const divT = ffi.StructType(ffi.types.int, ffi.types.int)

@@ -4,9 +4,18 @@
 // fixture: six arguments of mixed kinds.
 module.exports = {
   name: '6 mixed arguments',
-  contenders({ ffi, dl, koffi, ffiRs, nodeFfi, fixture }) {
+  contenders({ ffi, dl, koffi, ffiRs, nodeFfi, fixture, C }) {
     const c = {}
     const target = Buffer.alloc(16)
+    {
+      C.cdef('double mixed6(int32_t, double, void *, int64_t, float, uint8_t);')
+      const fx = C.load(fixture)
+      c['ffi/c'] = (n) => {
+        let sum = 0
+        for (let i = 0; i < n; i++) sum = (sum + fx.mixed6(i, 0.25, target, 7n, 0.5, 3)) | 0
+        return sum
+      }
+    }
     {
       const fn = ffi.readPointer(dl.dlsym(dl.dlopen(fixture), 'mixed6'), 0)
       const t = ffi.types

@@ -18,9 +18,29 @@ module.exports = {
   name: 'qsort 100,000 ints, per comparison',
   perCall: true,
   fixedOps: true,
-  contenders({ ffi, dl, koffi, nodeFfi }) {
+  contenders({ ffi, dl, koffi, nodeFfi, C }) {
     const c = {}
     const source = data()
+    {
+      // ffi/c: the comparator passed directly, reading its arguments with get(0).
+      C.cdef('void qsort(void *base, size_t n, size_t size, int (*cmp)(const int *, const int *));')
+      const array = new Int32Array(N)
+      let comparisons = 0
+      const cmp = (a, b) => {
+        comparisons++
+        const x = a.get(0)
+        const y = b.get(0)
+        return x < y ? -1 : x > y ? 1 : 0
+      }
+      c['ffi/c'] = () => {
+        array.set(source)
+        comparisons = 0
+        C.C.qsort(array, N, 4, cmp)
+        return comparisons
+      }
+      c['ffi/c']()
+      for (let i = 1; i < N; i++) if (array[i - 1] > array[i]) throw new Error('qsort benchmark: not sorted (ffi/c)')
+    }
     {
       const qsort = ffi.readPointer(dl.dlsym(dl.dlopen(null), 'qsort'), 0)
       const array = Buffer.alloc(4 * N)

@@ -19,7 +19,9 @@ const ffi = require('../../index.js')
 const T = require('./types.js')
 const D = require('./cdata.js')
 const { error } = require('./errors.js')
-const { bytesOf } = require('../state.js')
+const { bytesOf, typedArrayTag, typedArrayByteLength } = require('../state.js')
+
+const isTypedArray = (v) => typedArrayTag(v) !== undefined
 
 const { Pointer, CStruct, CArray, Box, typeOfValue } = D
 const I = D.internals
@@ -136,7 +138,43 @@ class Scratch {
     this.buf = undefined
     this.addr = 0
     this.cap = 0
+    // the last TypedArray converted, and its address (see remember)
+    this.view = undefined
+    this.viewAddr = 0
+    this.viewLength = 0
+    // the last string written into buf
+    this.str = undefined
   }
+}
+
+// A pointer parameter remembers the last TypedArray it converted, so that
+// a loop passing the same one skips the lookup of its address (about
+// 40 ns). The same object, still as long (read through intrinsics: 0 once
+// detached), has the same address. What is remembered is let go within a
+// second or two, so that no Buffer is kept reachable for long.
+const remembered = new Set()
+let sweeping = false
+
+function remember(sc, v, a, len) {
+  if (v !== undefined) {
+    sc.view = v
+    sc.viewAddr = a
+    sc.viewLength = len
+  }
+  remembered.add(sc)
+  if (!sweeping) {
+    sweeping = true
+    setTimeout(sweep, 1000).unref()
+  }
+}
+
+function sweep() {
+  for (const sc of remembered) {
+    sc.view = undefined
+    sc.str = undefined
+  }
+  remembered.clear()
+  sweeping = false
 }
 
 const utf8Write = typeof Buffer.prototype.utf8Write === 'function' ? Buffer.prototype.utf8Write : undefined
@@ -147,7 +185,33 @@ function writeUtf8(buf, s) {
 
 /** The address of `s` as a NUL-terminated UTF-8 copy in `sc`. */
 function putString(sc, s) {
-  if (s.length * 3 >= sc.cap) {
+  // The same string as last time is there already (C may not write through
+  // a pointer to const).
+  if (s === sc.str) return sc.addr
+  const a = encodeString(sc, s)
+  if (sc.str === undefined) remember(sc)
+  sc.str = s
+  return a
+}
+
+function encodeString(sc, s) {
+  const n = s.length
+  if (n < 64 && n < sc.cap) {
+    // Short ASCII strings byte by byte (faster than a native call); the
+    // first other character hands over to the encoder.
+    const b = sc.buf
+    let i = 0
+    for (; i < n; i++) {
+      const c = s.charCodeAt(i)
+      if (c >= 0x80) break
+      b[i] = c
+    }
+    if (i === n) {
+      b[n] = 0
+      return sc.addr
+    }
+  }
+  if (n * 3 >= sc.cap) {
     const need = Buffer.byteLength(s, 'utf8') + 1
     if (need > sc.cap) {
       const cap = Math.max(64, need * 2)
@@ -156,8 +220,8 @@ function putString(sc, s) {
       sc.cap = cap
     }
   }
-  const n = writeUtf8(sc.buf, s)
-  sc.buf[n] = 0
+  const w = writeUtf8(sc.buf, s)
+  sc.buf[w] = 0
   return sc.addr
 }
 
@@ -182,7 +246,7 @@ function badPointer(v, t, where) {
     return error('ERR_INVALID_ARG_TYPE', `${where}: cannot convert string to ${T.spell(t)}: a string converts only to a pointer to const char (C could write into a non-const one, and the copy is gone after the call): pass a Buffer, or ffi.new('char[?]', n, string)`)
   }
   if (typeof v === 'function') return error('ERR_INVALID_ARG_TYPE', `${where}: cannot convert a function to ${T.spell(t)}: a function converts only to a function pointer`)
-  if (v instanceof Pointer) return error('ERR_INVALID_ARG_TYPE', `${where}: cannot convert ${I.kindOf(v)} to ${T.spell(t)}: incompatible pointer types (cast it: ffi.cast('${T.spell(t)}', p))`)
+  if (v instanceof Pointer || typeOfValue(v) !== undefined) return error('ERR_INVALID_ARG_TYPE', `${where}: cannot convert ${I.kindOf(v)} to ${T.spell(t)}: incompatible pointer types (cast it: ffi.cast('${T.spell(t)}', p))`)
   return I.cannot(v, t, where)
 }
 
@@ -196,6 +260,7 @@ function pointerConverter(t, where) {
   const strings = takesString(t)
   const fnType = t.base.target.base.kind === 'function' ? t : undefined
   return function toAddress(v, sc, keep) {
+    if (sc !== undefined && v === sc.view && v !== undefined && typedArrayByteLength(v) === sc.viewLength) return sc.viewAddr
     if (v instanceof Pointer) {
       if (v[CTsym] !== t && !pointerCompatible(t, v[CTsym])) throw badPointer(v, t, where)
       return v[kA]
@@ -213,7 +278,16 @@ function pointerConverter(t, where) {
     }
     if (typeof v === 'object') {
       const a = addressOf(v)
-      if (a !== undefined) return a
+      if (a !== undefined) {
+        // A TypedArray from new() is a C array: its element type must fit.
+        const at = typedArrayType(v)
+        if (at !== undefined && !pointerCompatible(t, T.pointerTo(at.base.element))) throw badPointer(v, t, where)
+        if (sc !== undefined && isTypedArray(v)) {
+          const len = typedArrayByteLength(v)
+          if (len > 0) remember(sc, v, a, len)
+        }
+        return a
+      }
       if (v instanceof CStruct || v instanceof CArray) {
         if (v instanceof CStruct && !structFits(t, v)) throw badPointer(v, t, where)
         return I.addressIn(v[kDV], v[kO])
@@ -225,6 +299,12 @@ function pointerConverter(t, where) {
     }
     throw badPointer(v, t, where)
   }
+}
+
+/** The array type of a TypedArray that new() made, else undefined. */
+function typedArrayType(v) {
+  const ct = typeOfValue(v)
+  return ct !== undefined && ct.base.kind === 'array' ? ct : undefined
 }
 
 function structFits(t, s) {
@@ -251,7 +331,8 @@ function convertStmt(t, at, v, i, where, ref, async) {
   if (b.kind === 'pointer') {
     const keepArg = async ? 'keep' : 'undefined'
     const hold = async ? '' : `K[${i}] = ${v}; `
-    return `${hold}H.store(dv, ${at}, ${v} === null ? 0 : CV[${i}](${v}, SC[${i}], ${keepArg}));`
+    const nul = P === 8 ? `dv.setUint32(${at}, 0); dv.setUint32(${at + 4}, 0)` : `dv.setUint32(${at}, 0)`
+    return `if (${v} === null) { ${nul} } else { ${hold}H.store(dv, ${at}, CV[${i}](${v}, SC[${i}], ${keepArg})) }`
   }
   if (b.kind === 'struct' || b.kind === 'union' || b.kind === 'complex' || (b.kind === 'float' && b.size > 8) || (b.kind === 'int' && b.size > 8)) {
     // Wide values: zero the slot, then write (a struct assignment zeroes what the initializer leaves out).

@@ -23,7 +23,7 @@ const P = T.POINTER_SIZE
 const MAX_SAFE = Number.MAX_SAFE_INTEGER
 
 /** TypedArrays made over C memory, and their C (array) type. */
-const typedArrays = new WeakMap()
+const typedArrays = privateSlot()
 /** The DataView over each ArrayBuffer that C memory lives in. */
 const dataViews = new WeakMap()
 /** The address of each ArrayBuffer's first byte. */
@@ -35,6 +35,44 @@ const kO = Symbol('offset')
 const kN = Symbol('count')
 const kA = Symbol('address')
 const kV = Symbol('view')
+
+/**
+ * A WeakMap-like slot on objects, kept in a private field: a lookup is a
+ * property load (a WeakMap's costs about 10 ns), and nobody else can read
+ * or forge it. Objects that refuse new fields use a WeakMap.
+ */
+function privateSlot() {
+  const Base = function (o) {
+    return o
+  }
+  class Slot extends Base {
+    #v
+    constructor(o, v) {
+      super(o)
+      this.#v = v
+    }
+    static get(o) {
+      if (#v in o) return o.#v
+      return fallback === undefined ? undefined : fallback.get(o)
+    }
+    static has(o) {
+      return #v in o || (fallback !== undefined && fallback.has(o))
+    }
+    static set(o, v) {
+      if (#v in o) o.#v = v
+      else {
+        try {
+          new Slot(o, v)
+        } catch {
+          if (fallback === undefined) fallback = new WeakMap()
+          fallback.set(o, v)
+        }
+      }
+    }
+  }
+  let fallback
+  return { get: Slot.get, has: Slot.has, set: Slot.set }
+}
 
 let CT // the symbol that carries a CType (set by init)
 let ctypeOf // CType -> public ctype
@@ -92,8 +130,33 @@ function addressIn(dv, o) {
   return BigInt(base) + BigInt(off)
 }
 
+// Small objects' slabs: SLAB bytes each, for objects of up to SMALL bytes.
+const SLAB = 4096
+const SMALL = 256
+let slab
+let slabUsed = 0
+const { markAsUntransferable } = require('node:worker_threads')
+
 /** Zero-filled memory that the garbage collector frees: [dv, offset]. */
 function allocate(size, align) {
+  if (size <= SMALL && align <= 16) {
+    // Small objects share slabs: one ArrayBuffer (and DataView) for many,
+    // alive while any of them is.
+    const at = Math.ceil(slabUsed / align) * align
+    if (slab === undefined || at + size > SLAB) {
+      const ab = new ArrayBuffer(SLAB)
+      // As Node's own Buffer pool: not transferable, since other objects live in it.
+      if (markAsUntransferable !== undefined) markAsUntransferable(ab)
+      slab = new DataView(ab)
+      dataViews.set(ab, slab)
+      slabUsed = 0
+      const o = 0
+      slabUsed = size > 0 ? size : 1
+      return [slab, o]
+    }
+    slabUsed = at + (size > 0 ? size : 1)
+    return [slab, at]
+  }
   const n = size > 0 ? size : 1
   // Node's allocator gives 16-byte alignment; more is made by hand.
   const extra = align > 16 ? align : 0
@@ -113,9 +176,35 @@ function allocate(size, align) {
  */
 function mapAddress(a, size, what) {
   if (a === 0 || a === 0n) throw error('ERR_INVALID_ARG_VALUE', `${what}: NULL pointer dereference`)
+  if (typeof a === 'number' && size <= PAGE) {
+    // Within one page: a DataView of the whole page, from a small cache.
+    const k = Math.floor(a / PAGE)
+    const o = a - k * PAGE
+    if (o + size <= PAGE) {
+      const i = k & (PAGES - 1)
+      let dv = pageViews[i]
+      // (A page whose ArrayBuffer was detached is made again.)
+      if (pageKeys[i] !== k || pageBuffers[i].byteLength === 0) {
+        const b = ffi.fromAddress(k * PAGE, PAGE)
+        dv = new DataView(b.buffer, b.byteOffset, PAGE)
+        pageKeys[i] = k
+        pageViews[i] = dv
+        pageBuffers[i] = b.buffer
+      }
+      return [dv, o]
+    }
+  }
   const b = ffi.fromAddress(a, size > 0 ? size : 1)
   return [dataViewOf(b.buffer), b.byteOffset]
 }
+
+// The page views mapAddress keeps: a direct-mapped cache of PAGES pages.
+// A view of foreign memory reads it only when asked, as C would.
+const PAGE = 4096
+const PAGES = 256
+const pageKeys = new Float64Array(PAGES).fill(-1)
+const pageViews = new Array(PAGES).fill(undefined)
+const pageBuffers = new Array(PAGES).fill(undefined)
 
 /** An address as this module keeps it: a number below 2^53, else a bigint. */
 function normAddress(a) {
@@ -194,7 +283,8 @@ function writeStmt(t, dv, at, v, where, ref) {
           return `${dv}.${m}(${at}, typeof ${v} === 'number' ? ${v} : H.toInt(${v}, ${R}, ${W})${e});`
         }
         case 8:
-          return `${dv}.setBig${t.unsigned ? 'Uint' : 'Int'}64(${at}, typeof ${v} === 'bigint' ? ${v} : H.toBigInt(${v}, ${R}, ${W}), ${LE});`
+          // A bigint as it is; a number without making a bigint.
+          return `if (typeof ${v} === 'bigint') ${dv}.setBig${t.unsigned ? 'Uint' : 'Int'}64(${at}, ${v}, ${LE}); else H.writeInt64(${dv}, ${at}, ${v}, ${R}, ${W});`
         default:
           return `H.writeWide(${dv}, ${at}, ${t.size}, H.toBigInt(${v}, ${R}, ${W}));`
       }
@@ -280,6 +370,18 @@ function toInt(v, t, where) {
       }
   }
   throw cannot(v, t, where)
+}
+
+/** Writes a 64-bit integer from a number (a safe integer split in two halves), or through toBigInt. */
+function writeInt64(dv, at, v, t, where) {
+  if (typeof v === 'number' && Number.isSafeInteger(v)) {
+    const hi = Math.floor(v / 0x100000000)
+    const lo = v - hi * 0x100000000
+    dv.setUint32(at + (LE ? 0 : 4), lo, LE)
+    dv.setInt32(at + (LE ? 4 : 0), hi, LE)
+    return
+  }
+  dv.setBigUint64(at, BigInt.asUintN(64, toBigInt(v, t, where)), LE)
 }
 
 function toBigInt(v, t, where) {
@@ -892,8 +994,7 @@ const pointerMethods = {
   },
   get(i = 0) {
     const tt = this[CT].base.target
-    const what = `${T.spell(this[CT])}.get`
-    const [dv, o] = pointee(this, anyIndex(i, what), tt.base.size, what)
+    const [dv, o] = pointee(this, typeof i === 'number' && Number.isSafeInteger(i) ? i : anyIndex(i, `${T.spell(this[CT])}.get`), tt.base.size, 'get')
     return read(tt, dv, o)
   },
   at(i = 0) {
@@ -1153,6 +1254,12 @@ function initialize(t, dv, o, init, where, n) {
 
 function copyBytes(dv, o, sdv, so, n) {
   if (n <= 0) return
+  if (n <= 64) {
+    let i = 0
+    for (; i + 4 <= n; i += 4) dv.setUint32(o + i, sdv.getUint32(so + i))
+    for (; i < n; i++) dv.setUint8(o + i, sdv.getUint8(so + i))
+    return
+  }
   new Uint8Array(dv.buffer, dv.byteOffset + o, n).set(new Uint8Array(sdv.buffer, sdv.byteOffset + so, n))
 }
 
@@ -1505,6 +1612,7 @@ function construct(t, args) {
 
 // The helpers generated code calls.
 const H = {
+  writeInt64,
   CStruct,
   CArray,
   Pointer,

@@ -176,7 +176,10 @@ function searchDirs() {
   })
 }
 
-/** Versioned files for `file` (libz.so -> libz.so.1, libz.so.1.2.13), the loader's own name first. */
+/**
+ * Versioned files for `file` in the loader's directories (libz.so ->
+ * /usr/lib/.../libz.so.1, then libz.so.1.2.13), as paths: the soname first.
+ */
 function versioned(file) {
   const found = []
   for (const d of searchDirs()) {
@@ -187,11 +190,11 @@ function versioned(file) {
       continue
     }
     for (const e of entries) {
-      if (e.startsWith(`${file}.`) && /^(\.\d+)+$/.test(e.slice(file.length))) found.push(e)
+      if (e.startsWith(`${file}.`) && /^(\.\d+)+$/.test(e.slice(file.length))) found.push(path.join(d, e))
     }
   }
   // fewest version parts first (the soname), then the highest
-  const parts = (e) => e.slice(file.length + 1).split('.').map(Number)
+  const parts = (e) => path.basename(e).slice(file.length + 1).split('.').map(Number)
   found.sort((a, b) => {
     const pa = parts(a)
     const pb = parts(b)

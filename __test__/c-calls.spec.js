@@ -1,0 +1,465 @@
+'use strict'
+
+// Calls from declarations: ffi.C and load, every conversion in and out,
+// structs and unions by value, strings, pointers C writes through,
+// variadic functions, callbacks (this thread, a C thread, the thread pool),
+// .async, errno, variables, and the errors. C computes every value checked
+// here (__test__/fixture/calls.c, and libc).
+
+const test = require('ava')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const { execFileSync } = require('node:child_process')
+const ffi = require('ffi/c')
+const raw = require('ffi')
+const fixture = require('./helpers/fixture')
+
+const lib = ffi.load(fixture.build())
+
+ffi.cdef(`
+  int cl_add(int a, int b);
+  int8_t cl_i8(int8_t); uint8_t cl_u8(uint8_t); int16_t cl_i16(int16_t); uint16_t cl_u16(uint16_t);
+  int32_t cl_i32(int32_t); uint32_t cl_u32(uint32_t); int64_t cl_i64(int64_t); uint64_t cl_u64(uint64_t);
+  float cl_float(float); double cl_double(double); bool cl_bool(bool); long cl_long(long);
+  unsigned long cl_ulong(unsigned long); size_t cl_size(size_t); char cl_char(char);
+  int8_t cl_neg8(int8_t); uint16_t cl_inc16(uint16_t);
+  double cl_mixed6(int a, double b, const uint8_t *p, int64_t c, float d, int e);
+  double cl_many(int a, double b, int c, double d, int e, double f, int g, double h, int i, double j,
+                 int k, double l, int m, double n, int o, double p, int64_t q, float r);
+  struct point { int x; int y; };
+  struct point cl_point_add(struct point **p);
+  struct point cl_point_make(int x, int y);
+  int cl_point_sum(struct point p);
+  struct mixed { char c; double d; int16_t s; };
+  struct mixed cl_mixed_twice(struct mixed m);
+  struct big { int64_t a, b, c, d; double e; };
+  struct big cl_big_next(struct big b);
+  struct floats { float a, b, c; };
+  float cl_floats_sum(struct floats f);
+  struct floats cl_floats_scale(struct floats f, float k);
+  union num { int32_t i; float f; uint8_t bytes[4]; };
+  union num cl_union_inc(union num u);
+  int32_t cl_union_int(union num u);
+  size_t cl_strlen(const char *s);
+  const char *cl_greeting(void);
+  const char *cl_null_string(void);
+  int cl_is_null(const void *p);
+  void cl_upper(char *s);
+  int cl_strcmp2(const char *a, const char *b);
+  void cl_fill_i32(int32_t *p, int n, int32_t start);
+  void cl_fill_f64(double *p, int n);
+  void cl_out_int(int *out, int v);
+  void cl_set_point(struct point *p, int x, int y);
+  int64_t cl_sum_u8(const uint8_t *p, size_t n);
+  void *cl_identity(void *p);
+  double cl_vsum(const char *fmt, ...);
+  typedef int (*int_cb)(int, int);
+  int cl_apply(int_cb f, int a, int b);
+  int cl_apply_n(int_cb f, int n);
+  typedef struct point (*point_cb)(struct point, double);
+  struct point cl_apply_point(point_cb f, int x, int y);
+  typedef double (*scalars_cb)(int8_t, uint16_t, int64_t, uint64_t, float, double, bool, const char *);
+  double cl_apply_scalars(scalars_cb f);
+  typedef int8_t (*narrow_cb)(int8_t);
+  int cl_apply_narrow(narrow_cb f, int8_t x);
+  typedef const char *(*string_cb)(void);
+  size_t cl_apply_string(string_cb f);
+  int cl_apply_on_thread(int_cb f, int a, int b);
+  int cl_set_errno(int e);
+  int cl_get_errno(void);
+  extern int cl_counter;
+  extern double cl_scale;
+  extern struct point cl_origin;
+  extern const char *cl_name;
+  int cl_bump(void);
+  int cl_not_in_the_library(void);
+  static const int CL_LIMIT = 100;
+  static const int64_t CL_BIG = 0x7fffffffffffffff;
+  enum cl_color { CL_RED, CL_GREEN = 5, CL_BLUE };
+  int printf(const char *fmt, ...);
+  int snprintf(char *buf, size_t n, const char *fmt, ...);
+  int abs(int);
+  double sqrt(double);
+  size_t strlen(const char *);
+  void *malloc(size_t); void free(void *);
+  typedef struct { int quot; int rem; } div_t;
+  div_t div(int, int);
+  void qsort(void *base, size_t n, size_t size, int (*cmp)(const int *, const int *));
+  int renamed_abs(int) asm("abs");
+`)
+
+const LONG64 = ffi.sizeof('long') === 8
+
+test('load: a fixture function, made once and cached', (t) => {
+  t.is(lib.cl_add(1, 2), 3)
+  t.is(lib.cl_add, lib.cl_add)
+  t.is(typeof lib.cl_add.async, 'function')
+  t.true(Object.hasOwn(lib, 'cl_add'), 'a used name is a plain own property')
+  t.is(lib.cl_add.name, 'cl_add')
+})
+
+test('ffi.C: libc and libm, and asm() renames', (t) => {
+  t.is(ffi.C.abs(-5), 5)
+  t.is(ffi.C.sqrt(2), Math.SQRT2)
+  t.is(ffi.C.strlen('hello, world'), 12n)
+  t.is(ffi.C.renamed_abs(-7), 7)
+  t.is(ffi.C.printf('%s', ''), 0)
+})
+
+test('scalars at their extremes, in and out', (t) => {
+  t.is(lib.cl_i8(-128), -128)
+  t.is(lib.cl_i8(127), 127)
+  t.is(lib.cl_i8(128), -128, 'reduced modulo 2^8 as a C cast')
+  t.is(lib.cl_u8(255), 255)
+  t.is(lib.cl_u8(-1), 255)
+  t.is(lib.cl_i16(-32768), -32768)
+  t.is(lib.cl_u16(65535), 65535)
+  t.is(lib.cl_i32(-2147483648), -2147483648)
+  t.is(lib.cl_i32(2147483647), 2147483647)
+  t.is(lib.cl_i32(3.9), 3, 'truncated toward zero')
+  t.is(lib.cl_i32(-3.9), -3)
+  t.is(lib.cl_u32(4294967295), 4294967295)
+  t.is(lib.cl_u32(-1), 4294967295)
+  for (const v of [0n, 2n ** 53n - 1n, 2n ** 53n + 1n, -(2n ** 63n), 2n ** 63n - 1n]) t.is(lib.cl_i64(v), v)
+  for (const v of [0n, 2n ** 53n + 1n, 2n ** 64n - 1n]) t.is(lib.cl_u64(v), v)
+  t.is(lib.cl_u64(-1n), 2n ** 64n - 1n)
+  t.is(lib.cl_i64(5), 5n, 'a number converts to a 64-bit integer, which comes back a bigint')
+  t.is(lib.cl_float(1.5), 1.5)
+  t.is(lib.cl_float(0.1), Math.fround(0.1))
+  t.is(lib.cl_double(-0.1), -0.1)
+  t.is(lib.cl_double(10n), 10)
+  t.true(Number.isNaN(lib.cl_double(NaN)))
+  t.is(lib.cl_bool(true), true)
+  t.is(lib.cl_bool(false), false)
+  t.is(lib.cl_bool(2), true)
+  t.is(lib.cl_long(-1), LONG64 ? -1n : -1)
+  t.is(lib.cl_ulong(1), LONG64 ? 1n : 1)
+  t.is(lib.cl_size(2 ** 40), 2n ** 40n)
+  t.is(lib.cl_char(65), 65)
+  t.is(lib.cl_neg8(-128), -128)
+  t.is(lib.cl_inc16(65535), 0)
+  t.is(lib.cl_i32(ffi.new('int', 9)), 9, 'a box converts')
+  t.is(lib.cl_i32(true), 1)
+})
+
+test('arguments in registers and on the stack', (t) => {
+  const buf = Buffer.from([40])
+  t.is(lib.cl_mixed6(1, 1.5, buf, 2n ** 40n, 0.25, 3), 1 + 1.5 + 40 + 2 ** 40 + 0.25 + 3)
+  t.is(lib.cl_mixed6(1, 1.5, null, 5n, 0.25, 3), 1 + 1.5 - 1000 + 5 + 0.25 + 3)
+  const args = [1, 2.5, 3, 4.5, 5, 6.5, 7, 8.5, 9, 10.5, 11, 12.5, 13, 14.5, 15, 16.5, 17n, 18.5]
+  t.is(lib.cl_many(...args), args.reduce((s, v) => s + Number(v), 0))
+})
+
+test('structs and unions by value, in and out', (t) => {
+  const p = lib.cl_point_make(3, 4)
+  t.true(ffi.istype('struct point', p))
+  t.deepEqual([p.x, p.y], [3, 4])
+  t.is(lib.cl_point_sum(p), 3004)
+  t.is(lib.cl_point_sum({ x: 1, y: 2 }), 1002, 'an object initializer')
+  t.is(lib.cl_point_sum([5, 6]), 5006, 'an array initializer')
+  t.is(lib.cl_point_sum({ x: 9 }), 9000, 'what an initializer leaves out is zero')
+  const m = lib.cl_mixed_twice({ c: 3, d: 1.25, s: -7 })
+  t.deepEqual([m.c, m.d, m.s], [6, 2.5, -14])
+  const b = lib.cl_big_next({ a: 1n, b: 2n ** 62n, c: -(2n ** 63n), d: 0n, e: 1 })
+  t.deepEqual([b.a, b.b, b.c, b.d, b.e], [2n, 2n ** 62n + 2n, -(2n ** 63n) + 3n, 4n, 1.5])
+  t.is(lib.cl_floats_sum({ a: 1.5, b: 2.25, c: -1 }), 2.75)
+  const f = lib.cl_floats_scale([1, 2, 3], 2)
+  t.deepEqual([f.a, f.b, f.c], [2, 4, 6])
+  const u = lib.cl_union_inc({ i: 41 })
+  t.is(u.i, 42)
+  t.is(lib.cl_union_int(ffi.new('union num', { i: -5 })), -5)
+  // a result is a copy: writing it does not touch anything C has
+  p.x = 100
+  t.is(lib.cl_point_make(3, 4).x, 3)
+  t.throws(() => lib.cl_point_sum(5), { code: 'ERR_INVALID_ARG_TYPE', message: /cl_point_sum: argument 1 \(p\)/ })
+})
+
+test('the seed: point_add through typeof, cast and new', (t) => {
+  const pt = ffi.typeof('struct point *[?]')
+  const pa = ffi.new('struct point', 1, 2)
+  const pb = ffi.new('struct point', 2, 1)
+  const pts = ffi.new(pt, 2, pa, pb)
+  const r = lib.cl_point_add(ffi.cast('struct point **', pts))
+  t.deepEqual([r.x, r.y], [3, 3])
+  const r2 = lib.cl_point_add(pts)
+  t.deepEqual([r2.x, r2.y], [3, 3], 'an array decays to a pointer to its first element')
+})
+
+test('strings in and out', (t) => {
+  t.is(lib.cl_strlen('héllo'), 6n, 'UTF-8')
+  t.is(lib.cl_strlen(''), 0n)
+  t.is(lib.cl_strlen('x'.repeat(100000)), 100000n, 'a long string')
+  t.is(lib.cl_strlen(null), 2n ** 64n - 1n, 'null is NULL')
+  t.is(lib.cl_strcmp2('abc', 'abc'), 0)
+  t.true(lib.cl_strcmp2('abc', 'abd') < 0, 'two string arguments, each its own copy')
+  t.is(lib.cl_is_null('x'), 0, 'const void * takes a string')
+  t.is(lib.cl_is_null(undefined), 1)
+  const g = lib.cl_greeting()
+  t.is(ffi.string(g), 'hello from C')
+  t.is(lib.cl_null_string(), null)
+  t.throws(() => lib.cl_upper('abc'), { code: 'ERR_INVALID_ARG_TYPE', message: /cl_upper: argument 1 \(s\): cannot convert string to char \*/ })
+  const buf = ffi.new('char[?]', 4, 'abc')
+  lib.cl_upper(buf)
+  t.is(ffi.string(buf), 'ABC')
+  t.throws(() => lib.cl_strlen(5), { code: 'ERR_INVALID_ARG_TYPE', message: 'cl_strlen: argument 1 (s): cannot convert number to const char *' })
+})
+
+test('pointers: C writes through TypedArrays, Buffers, cdata and ArrayBuffers', (t) => {
+  const a = new Int32Array(5)
+  lib.cl_fill_i32(a, 5, 10)
+  t.deepEqual([...a], [10, 11, 12, 13, 14])
+  const d = ffi.new('double[4]')
+  lib.cl_fill_f64(d, 4)
+  t.deepEqual([...d], [0, 0.5, 1, 1.5])
+  const out = ffi.new('int[1]')
+  lib.cl_out_int(out, 77)
+  t.is(out[0], 77)
+  const ab = new ArrayBuffer(8)
+  lib.cl_out_int(ab, -3)
+  t.is(new Int32Array(ab)[0], -3)
+  const dv = new DataView(new ArrayBuffer(16), 4)
+  lib.cl_out_int(dv, 5)
+  t.is(dv.getInt32(0, true), 5, 'a DataView at its own offset')
+  const p = ffi.new('struct point')
+  lib.cl_set_point(p, 8, 9)
+  t.deepEqual([p.x, p.y], [8, 9], 'a struct cdata for a pointer to its struct')
+  lib.cl_set_point(ffi.addressof(p), 1, 2)
+  t.deepEqual([p.x, p.y], [1, 2])
+  t.is(lib.cl_sum_u8(Buffer.from([1, 2, 3, 250]), 4), 256n)
+  t.is(lib.cl_sum_u8(new Uint8Array([1, 2, 3]).subarray(1), 2), 5n, 'a subarray at its offset')
+  const m = raw.allocCString('xyz')
+  t.is(lib.cl_sum_u8(raw.fromAddress(raw.address(m)), 3), BigInt(0x78 + 0x79 + 0x7a), 'a raw pointer Buffer')
+  const q = lib.cl_identity(a)
+  t.is(q.address, raw.addressBigInt(a))
+  t.is(lib.cl_identity(null), null)
+  t.throws(() => lib.cl_out_int(ffi.new('double[1]'), 1), { code: 'ERR_INVALID_ARG_TYPE', message: /cl_out_int: argument 1 \(out\)/ })
+  t.throws(() => lib.cl_set_point(ffi.new('union num'), 1, 2), { code: 'ERR_INVALID_ARG_TYPE' })
+  t.throws(() => lib.cl_out_int(ffi.cast('double *', 8), 1), { code: 'ERR_INVALID_ARG_TYPE', message: /incompatible pointer types/ })
+  t.throws(() => lib.cl_out_int({}, 1), { code: 'ERR_INVALID_ARG_TYPE' })
+})
+
+test('variadic functions: each JavaScript kind', (t) => {
+  t.is(lib.cl_vsum('d', 1.5), 1.5, 'a number is a double')
+  t.is(lib.cl_vsum('l', 2n ** 40n), 2 ** 40, 'a bigint is an int64_t')
+  t.is(lib.cl_vsum('ii', true, false), 1, 'a boolean is an int')
+  t.is(lib.cl_vsum('s', 'four'), 4, 'a string is a const char *')
+  t.is(lib.cl_vsum('pp', null, Buffer.alloc(1)), 1, 'null is NULL, a Buffer its address')
+  t.is(lib.cl_vsum('iid', ffi.new('int', 5), ffi.new('int8_t', -3), ffi.new('float', 0.5)), 2.5, 'cdata as their own type, promoted')
+  t.is(lib.cl_vsum('i', ffi.cast('uint16_t', 65535)), 65535)
+  t.is(lib.cl_vsum(''), 0)
+  t.is(lib.cl_vsum('idsl', ffi.new('int', 1), 2, 'abc', 4n), 10, 'mixed, and the plans per signature are cached')
+  t.is(lib.cl_vsum('idsl', ffi.new('int', 1), 2, 'abc', 4n), 10)
+  const buf = Buffer.alloc(64)
+  const n = ffi.C.snprintf(buf, 64, '%d %.1f %s %lld', ffi.new('int', 7), 1.5, 'ok', 9n)
+  t.is(buf.toString('latin1', 0, n), '7 1.5 ok 9')
+  t.throws(() => lib.cl_vsum('x', ffi.new('struct point')), { code: 'ERR_INVALID_ARG_TYPE', message: /cl_vsum: argument 2: cannot pass cdata<struct point>/ })
+  t.throws(() => lib.cl_vsum('x', {}), { code: 'ERR_INVALID_ARG_TYPE' })
+  t.throws(() => lib.cl_vsum(), { code: 'ERR_INVALID_ARG_VALUE', message: /at least 1 argument/ })
+})
+
+test('callbacks: cast, called by C, set and free', (t) => {
+  const cb = ffi.cast('int_cb', (a, b) => a * 10 + b)
+  t.is(lib.cl_apply(cb, 4, 2), 42)
+  t.is(lib.cl_apply_n(cb, 100), 10 * 4950 + 100)
+  cb.set((a, b) => a - b)
+  t.is(lib.cl_apply(cb, 4, 2), 2)
+  t.true(ffi.istype('int_cb', cb))
+  cb.free()
+  cb.free()
+  t.throws(() => cb.set(() => 0), { code: 'ERR_INVALID_ARG_VALUE' })
+  t.throws(() => ffi.cast('int (*)(int, ...)', () => 0), { code: 'ERR_INVALID_ARG_VALUE', message: /variadic/ })
+})
+
+test('callbacks: every scalar converts in, the result converts out', (t) => {
+  let got
+  const r = lib.cl_apply_scalars((...args) => {
+    got = args
+    return 0.5
+  })
+  t.is(r, 0.5)
+  t.deepEqual(got, [-128, 65535, -(2n ** 63n), 2n ** 64n - 1n, 1.5, -2.25, true, got[7]])
+  t.is(ffi.string(got[7]), 'str')
+  t.is(lib.cl_apply_narrow((x) => x - 1, -128), 127, 'a narrow result is reduced and widened as C does')
+  t.is(lib.cl_apply_narrow((x) => -x, 5), -5)
+  const keep = ffi.new('char[?]', 6, 'hello')
+  t.is(lib.cl_apply_string(() => keep), 5n)
+  t.is(lib.cl_apply_string(() => null), 9999n)
+})
+
+test('callbacks: structs by value as arguments and results', (t) => {
+  const r = lib.cl_apply_point((p, k) => {
+    t.true(ffi.istype('struct point', p))
+    return { x: p.x * 2, y: p.y + k * 2 }
+  }, 3, 4)
+  t.deepEqual([r.x, r.y], [6, 5])
+})
+
+test('callbacks: a JavaScript function passed directly (qsort)', (t) => {
+  const a = new Int32Array([5, 3, 9, 1, 7, -2])
+  ffi.C.qsort(a, a.length, 4, (x, y) => x.get(0) - y.get(0))
+  t.deepEqual([...a], [-2, 1, 3, 5, 7, 9])
+  const before = raw.stats().closures
+  const cmp = (x, y) => y.get(0) - x.get(0)
+  ffi.C.qsort(a, a.length, 4, cmp)
+  ffi.C.qsort(a, a.length, 4, cmp)
+  t.deepEqual([...a], [9, 7, 5, 3, 1, -2])
+  t.true(raw.stats().closures <= before + 1, 'one callback per function, reused')
+})
+
+test('callbacks: from a thread of C', (t) => {
+  const cb = ffi.cast('int_cb', (a, b) => a + b)
+  t.is(lib.cl_apply_on_thread.async ? 1 : 0, 1)
+  return lib.cl_apply_on_thread.async(cb, 20, 22).then((r) => {
+    t.is(r, 42)
+    cb.free()
+  })
+})
+
+test('callbacks: from the thread pool during .async, with a function passed directly', async (t) => {
+  t.is(await lib.cl_apply.async((a, b) => a * b, 6, 7), 42)
+})
+
+test('callbacks: an exception reaches uncaughtException, C gets zero', (t) => {
+  const out = execFileSync(process.execPath, ['-e', `
+    const ffi = require('ffi/c')
+    const lib = ffi.load(${JSON.stringify(fixture.build())})
+    ffi.cdef('typedef int (*int_cb)(int, int); int cl_apply(int_cb f, int a, int b);')
+    process.on('uncaughtException', (e) => console.log('caught', e.message))
+    console.log('result', lib.cl_apply(() => { throw new Error('boom') }, 1, 2))
+  `], { cwd: path.join(__dirname, '..'), encoding: 'utf8' })
+  t.regex(out, /result 0/)
+  t.regex(out, /caught boom/)
+})
+
+test('.async: a Promise of the converted result, strings kept alive under gc', async (t) => {
+  const ps = []
+  for (let i = 0; i < 20; i++) ps.push(lib.cl_strlen.async('y'.repeat(i)))
+  if (global.gc) global.gc()
+  t.deepEqual(await Promise.all(ps), Array.from({ length: 20 }, (_, i) => BigInt(i)))
+  const p = await lib.cl_point_make.async(1, 2)
+  t.deepEqual([p.x, p.y], [1, 2])
+  t.is(await lib.cl_vsum.async('sd', 'abc', 0.5), 3.5)
+  await t.throwsAsync(() => lib.cl_add.async(1), { code: 'ERR_INVALID_ARG_VALUE' })
+  await t.throwsAsync(() => lib.cl_add.async('x', 1), { code: 'ERR_INVALID_ARG_TYPE' })
+})
+
+test('errno: what the last call left, and set for the next call', (t) => {
+  lib.cl_set_errno(34)
+  t.is(ffi.errno(), 34)
+  t.is(ffi.errno(7), 34, 'setting returns the previous value')
+  t.is(ffi.errno(), 7)
+  t.is(lib.cl_get_errno(), 7, 'the next call starts with it')
+  t.is(lib.cl_get_errno(), 0, 'and the one after with 0 again')
+  ffi.C.sqrt(-1)
+  t.true(ffi.errno() !== 0, 'libm sets EDOM')
+  t.throws(() => ffi.errno('x'), { code: 'ERR_INVALID_ARG_TYPE' })
+})
+
+test('variables, enum constants and static const', (t) => {
+  t.is(lib.cl_counter, 7)
+  t.is(lib.cl_bump(), 8)
+  t.is(lib.cl_counter, 8)
+  lib.cl_counter = 100
+  t.is(lib.cl_bump(), 101, 'an assignment writes C memory')
+  t.is(lib.cl_scale, 1.5)
+  t.deepEqual([lib.cl_origin.x, lib.cl_origin.y], [3, 4])
+  t.is(ffi.string(lib.cl_name), 'fixture')
+  t.is(lib.CL_LIMIT, 100)
+  t.is(lib.CL_BIG, 2n ** 63n - 1n)
+  t.is(lib.CL_GREEN, 5)
+  t.is(ffi.C.CL_BLUE, 6)
+})
+
+test('errors: undeclared, missing symbols, arity, libraries', (t) => {
+  t.throws(() => lib.cl_nosuch, { code: 'ERR_FFI_UNDECLARED', message: /missing declaration for symbol 'cl_nosuch'/ })
+  t.throws(() => lib.cl_not_in_the_library, { code: 'ERR_FFI_DLSYM', message: /cl_not_in_the_library/ })
+  t.throws(() => {
+    lib.cl_nosuch = 1
+  }, { code: 'ERR_FFI_UNDECLARED' })
+  t.throws(() => lib.cl_add(1), { code: 'ERR_INVALID_ARG_VALUE', message: 'cl_add: expected 2 arguments, got 1' })
+  t.throws(() => lib.cl_add(1, 2, 3), { code: 'ERR_INVALID_ARG_VALUE' })
+  const e = t.throws(() => ffi.load('no_such_library_xyz'), { code: 'ERR_FFI_DLOPEN' })
+  t.regex(e.message, /libno_such_library_xyz\.so/)
+  t.throws(() => ffi.load(''), { code: 'ERR_INVALID_ARG_TYPE' })
+  t.throws(() => ffi.load(5), { code: 'ERR_INVALID_ARG_TYPE' })
+  t.is(lib.then, undefined, 'a namespace is not a thenable')
+  t.false('cl_nosuch' in lib)
+  t.true('cl_add' in lib)
+})
+
+test('load: name rules, versioned names and linker scripts', (t) => {
+  const NS = require('../lib/c/namespace.js')
+  if (process.platform === 'linux') {
+    t.is(NS.fileName('z'), 'libz.so')
+    t.is(NS.fileName('libz'), 'libz.so')
+    t.is(NS.fileName('z.so.1'), 'libz.so.1')
+    t.is(NS.fileName('./x'), './x')
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ffi-load-'))
+  try {
+    // a library present only under a versioned name
+    fs.copyFileSync(fixture.build(), path.join(dir, 'libclfix.so.3'))
+    // a GNU linker script naming the real file
+    fs.writeFileSync(path.join(dir, 'libclscript.so'), `/* GNU ld script */\nGROUP ( ${fixture.build()} AS_NEEDED ( /nonexistent.so ) )\n`)
+    const out = execFileSync(process.execPath, ['-e', `
+      const ffi = require('ffi/c')
+      ffi.cdef('int cl_add(int, int);')
+      console.log(ffi.load('clfix').cl_add(1, 2), ffi.load(${JSON.stringify(path.join(dir, 'libclscript.so'))}).cl_add(3, 4))
+      if (process.platform === 'linux' && require('node:fs').existsSync('/usr/lib/x86_64-linux-gnu/libc.so')) {
+        ffi.cdef('int abs(int);')
+        console.log('libc', ffi.load('c').abs(-9))
+      }
+    `], { cwd: path.join(__dirname, '..'), encoding: 'utf8', env: { ...process.env, LD_LIBRARY_PATH: dir } })
+    t.regex(out, /^3 7/)
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('load(name, true) makes the symbols visible to ffi.C', (t) => {
+  const out = execFileSync(process.execPath, ['-e', `
+    const ffi = require('ffi/c')
+    ffi.cdef('int cl_add(int, int);')
+    let before
+    try { ffi.C.cl_add(1, 1); before = 'found' } catch (e) { before = e.code }
+    ffi.load(${JSON.stringify(fixture.build())}, true)
+    console.log(before, ffi.C.cl_add(2, 3))
+  `], { cwd: path.join(__dirname, '..'), encoding: 'utf8' })
+  t.is(out.trim(), 'ERR_FFI_DLSYM 5')
+})
+
+test('reentrancy: a function called again from a callback during its own call', (t) => {
+  const seen = []
+  const r = lib.cl_apply((a, b) => {
+    seen.push(lib.cl_strcmp2('inner', 'inner'))
+    return lib.cl_apply((x, y) => x + y, a, b) + 100
+  }, 1, 2)
+  t.is(r, 103)
+  t.deepEqual(seen, [0])
+})
+
+test('gc with a C function: ffi.C.free', (t) => {
+  const p = ffi.gc(ffi.C.malloc(64), ffi.C.free)
+  t.true(ffi.istype('void *', p))
+  t.is(ffi.gc(p, null), p)
+  ffi.C.free(p)
+})
+
+test('inside a Worker', async (t) => {
+  const { Worker } = require('node:worker_threads')
+  const w = new Worker(`
+    const { parentPort } = require('node:worker_threads')
+    const ffi = require('ffi/c')
+    const lib = ffi.load(${JSON.stringify(fixture.build())})
+    ffi.cdef('typedef int (*int_cb)(int, int); int cl_apply(int_cb f, int a, int b); int cl_add(int, int); int cl_apply_on_thread(int_cb f, int a, int b);')
+    const cb = ffi.cast('int_cb', (a, b) => a * b)
+    lib.cl_apply_on_thread.async(cb, 6, 7).then((r) => parentPort.postMessage([lib.cl_add(1, 2), lib.cl_apply((a, b) => a - b, 5, 3), r]))
+  `, { eval: true })
+  const msg = await new Promise((resolve, reject) => {
+    w.once('message', resolve)
+    w.once('error', reject)
+  })
+  t.deepEqual(msg, [3, 2, 42])
+  await w.terminate()
+})
