@@ -489,11 +489,16 @@ function varargType(v, fname, i) {
 let CONST_CHAR_PTR
 let VOID_PTR
 
-/** A variadic function: a plan per distinct list of argument types, cached on the function type. */
+/**
+ * A variadic function: a plan per distinct list of argument types (its
+ * CIF cached on the function type), with storage and a converter per
+ * argument; the last plan used is tried first, by comparing types, so that
+ * a loop making the same call allocates no key.
+ */
 function variadicFunction(fname, ft, fixed, fnPtr, cv) {
   const nfixed = ft.params.length
   const plans = new Map()
-  const keep = []
+  let last
   const planFor = (args) => {
     let key = ''
     const types = ft.params.map((p) => p.type)
@@ -504,34 +509,66 @@ function variadicFunction(fname, ft, fixed, fnPtr, cv) {
     }
     let p = plans.get(key)
     if (p === undefined) {
-      const shared = varPlan(ft, types, key, fname)
-      const [, dv, rValue, aValues] = storageOf(shared)
-      const convs = types.map((t, i) => (i < nfixed ? cv[i] : t.base.kind === 'pointer' ? pointerConverter(t, argName(fname, i, undefined)) : undefined))
-      p = { plan: shared, dv, bound: ffi.bind(shared.cif, fnPtr, rValue, aValues), convs, scratch: types.map(() => new Scratch()), busy: false }
+      p = varEntry(varPlan(ft, types, key, fname), fname, ft, fnPtr, cv)
       plans.set(key, p)
     }
     return p
   }
   return function call(...args) {
-    if (args.length < nfixed) throw arity(fname, nfixed, args.length, true)
-    let p = planFor(args)
-    if (p.busy) {
-      // called again from a callback: storage of its own
-      const [, dv, rValue, aValues] = storageOf(p.plan)
-      p = { ...p, dv, bound: ffi.bind(p.plan.cif, fnPtr, rValue, aValues), scratch: p.scratch.map(() => new Scratch()) }
+    const n = args.length
+    if (n < nfixed) throw arity(fname, nfixed, n, true)
+    let p = last
+    if (p === undefined || p.types.length !== n || !sameTypes(p.types, args, nfixed, fname)) last = p = planFor(args)
+    if (p.busy) p = varEntry(p.plan, fname, ft, fnPtr, cv) // called again from a callback: storage of its own
+    const dv = p.dv
+    const w = p.writers
+    for (let i = 0; i < n; i++) {
+      const wi = w[i]
+      const v = args[i]
+      if (wi.conv !== undefined) {
+        if (v === null) store(dv, wi.at, 0)
+        else store(dv, wi.at, wi.conv(v, wi.sc, undefined))
+      } else wi.write(dv, wi.at, v, wi.where)
     }
-    const { plan, dv } = p
-    const mark = keep.length
-    for (let i = 0; i < args.length; i++) writeArg(plan.types[i], dv, plan.vStart + plan.offsets[i], args[i], p.convs[i], p.scratch[i], argName(fname, i, ft.params[i]), keep)
+    // The arguments (Buffers, callbacks) stay reachable until C returns.
+    p.held = args
     p.busy = true
     try {
       p.bound()
     } finally {
       p.busy = false
-      keep.length = mark
+      p.held = undefined
     }
     return readResult(ft.returns, dv)
   }
+}
+
+/** Whether the variadic arguments of `args` pass as `types` do. */
+function sameTypes(types, args, nfixed, fname) {
+  for (let i = nfixed; i < args.length; i++) if (varargType(args[i], fname, i) !== types[i]) return false
+  return true
+}
+
+/** Storage, bound call and a writer per argument for a variadic plan. */
+function varEntry(plan, fname, ft, fnPtr, cv) {
+  const [, dv, rValue, aValues] = storageOf(plan)
+  const writers = plan.types.map((t, i) => {
+    const where = argName(fname, i, ft.params[i])
+    const b = t.base
+    const at = plan.vStart + plan.offsets[i]
+    if (b.kind === 'pointer') return { at, conv: i < ft.params.length ? cv[i] : pointerConverter(t, where), sc: new Scratch(), write: undefined, where }
+    const o = (b.kind === 'int' || b.kind === 'enum' || b.kind === 'bool') && b.size < 8 && !LE ? at + 8 - b.size : at
+    const c = I.codec(t)
+    const wide = b.kind === 'struct' || b.kind === 'union' || b.kind === 'complex' || b.size > 8
+    const write = wide
+      ? (d, a, v, w) => {
+          zero(d, at, slotSize(t))
+          c.write(d, o, v, w)
+        }
+      : (d, a, v, w) => c.write(d, o, v, w)
+    return { at, conv: undefined, sc: undefined, write, where }
+  })
+  return { plan, types: plan.types, dv, bound: ffi.bind(plan.cif, fnPtr, rValue, aValues), writers, busy: false, held: undefined }
 }
 
 /** The plan of a variadic call with argument `types`, cached per function type and key. */
