@@ -384,6 +384,8 @@ test('errors: undeclared, missing symbols, arity, libraries', (t) => {
   t.throws(() => ffi.load(''), { code: 'ERR_INVALID_ARG_TYPE' })
   t.throws(() => ffi.load(5), { code: 'ERR_INVALID_ARG_TYPE' })
   t.is(lib.then, undefined, 'a namespace is not a thenable')
+  t.regex(require('node:util').inspect(lib), /^\[library '.*': .*cl_add/)
+  t.is(Object.prototype.toString.call(ffi.C), '[object ffi.C]')
   t.false('cl_nosuch' in lib)
   t.true('cl_add' in lib)
 })

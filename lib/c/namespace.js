@@ -25,6 +25,8 @@ const DARWIN = process.platform === 'darwin'
 
 let scope // the declarations (set by init)
 
+const INSPECT = Symbol.for('nodejs.util.inspect.custom')
+
 /** Names that tools probe on any object; a namespace answers undefined for them. */
 const PROBES = new Set(['then', 'constructor', 'toJSON', 'asymmetricMatch', 'nodeType', '$$typeof', 'inspect', 'toString', 'valueOf'])
 
@@ -55,10 +57,16 @@ function namespace(handle, label) {
     }
     return false
   }
+  // util.inspect and console.log show the names used so far.
+  const inspect = () => `[${label}: ${Object.keys(ns).join(', ') || 'nothing used yet'}]`
   const missing = (name) => error('ERR_FFI_UNDECLARED', `${label}: missing declaration for symbol '${name}' (declare it with ffi.cdef)`)
   const proto = new Proxy(Object.create(null), {
     get(target, key, receiver) {
-      if (typeof key === 'symbol') return key === Symbol.toStringTag ? label : undefined
+      if (typeof key === 'symbol') {
+        if (key === Symbol.toStringTag) return label
+        if (key === INSPECT) return inspect
+        return undefined
+      }
       if (receiver === ns && resolveName(key)) return ns[key]
       if (PROBES.has(key)) return undefined
       throw missing(key)
