@@ -34,3 +34,14 @@ const tcText: string = cdata.tostring(cdata.cast('int64_t', 5n))
 cdata.gc(tcPtr, null)
 const tcType: cdata.CType = cdata.metatype('struct tc_point', { __len: (p) => p.x })
 void [tcAddress, tcBytes, tcText, tcType]
+
+// ffi/c: calls.
+cdata.cdef('int abs(int); size_t strlen(const char *);')
+const tcAbs: cdata.CFunction = cdata.C.abs
+const tcLen: Promise<any> = cdata.C.strlen.async('hi')
+const tcLib: cdata.CNamespace = cdata.load('z')
+const tcErr: number = cdata.errno(0)
+const tcCb = cdata.cast('int (*)(int)', (x: number) => x + 1) as cdata.CCallback
+tcCb.set((x: number) => x)
+tcCb.free()
+void [tcAbs(-1), tcLen, tcLib, tcErr]

@@ -30,7 +30,6 @@ const { kA, kDV, kO } = I
 const LE = ffi.endianness === 'LE'
 const P = T.POINTER_SIZE
 const ARG = ffi.sizeof.ffi_arg
-const MAX_SAFE = Number.MAX_SAFE_INTEGER
 
 let ffiTypeOf // CType -> ffi_type Buffer (set by init)
 
@@ -396,7 +395,6 @@ let uid = 0
  */
 function declaredFunction(fname, ft, fnPtr, holder) {
   const plan = planOf(ft, fname)
-  const n = ft.params.length
   const cv = ft.params.map((p, i) => (p.type.base.kind === 'pointer' ? pointerConverter(p.type, argName(fname, i, p)) : undefined))
   const fn = ft.variadic ? variadicFunction(fname, ft, plan, fnPtr, cv) : fixedFunction(fname, ft, plan, fnPtr, cv)
   Object.defineProperty(fn, 'name', { value: fname })

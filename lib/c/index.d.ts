@@ -160,6 +160,35 @@ export interface Metatable {
 }
 export function metatype(ct: CTypeLike, mt: Metatable): CType
 
+/** A declared C function: converts its arguments, calls C, converts the result. */
+export interface CFunction {
+  (...args: any[]): any
+  /** The same call on the libuv thread pool: a Promise of the converted result. */
+  async(...args: any[]): Promise<any>
+}
+/**
+ * A namespace: each declared function (a CFunction), variable (its value;
+ * assigning writes C memory) and constant (a number, or a bigint for 64-bit
+ * ones) by name. A name never declared throws ERR_FFI_UNDECLARED.
+ */
+export interface CNamespace {
+  [name: string]: any
+}
+/** A callback (from `cast` of a function to a function pointer type). */
+export interface CCallback extends CPointer {
+  /** Replaces the JavaScript function. */
+  set(fn: (...args: any[]) => unknown): void
+  set(i: number | bigint, value: unknown): void
+  /** Releases the callback at once; a second call does nothing. */
+  free(): void
+}
+/** The process's own symbols (libc, libm, libraries loaded globally). */
+export const C: CNamespace
+/** Opens a library by LuaJIT's name rules (and versioned names, linker scripts); `global` shares its symbols with `C`. */
+export function load(name: string, global?: boolean): CNamespace
+/** The errno the last call left on this thread; with `newErrno`, sets it for the next call and returns the previous one. */
+export function errno(newErrno?: number): number
+
 declare const c: {
   cdef: typeof cdef
   typeof: typeof typeOf
@@ -181,5 +210,8 @@ declare const c: {
   tostring: typeof tostring
   gc: typeof gc
   metatype: typeof metatype
+  C: typeof C
+  load: typeof load
+  errno: typeof errno
 }
 export default c

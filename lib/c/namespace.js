@@ -162,7 +162,9 @@ function searchDirs() {
         let entries = []
         try {
           entries = fs.readdirSync(dir).filter((e) => re.test(e)).sort()
-        } catch {}
+        } catch {
+          // a directory that is not there includes nothing
+        }
         for (const e of entries) conf(path.join(dir, e), depth + 1)
       } else if (line.startsWith('/')) add(line)
     }
