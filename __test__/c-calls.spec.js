@@ -87,6 +87,8 @@ ffi.cdef(`
   div_t div(int, int);
   void qsort(void *base, size_t n, size_t size, int (*cmp)(const int *, const int *));
   int renamed_abs(int) asm("abs");
+  int __stdcall std_abs(int) asm("abs");
+  typedef int (__stdcall *std_cb)(int, int);
 `)
 
 const LONG64 = ffi.sizeof('long') === 8
@@ -104,6 +106,11 @@ test('ffi.C: libc and libm, and asm() renames', (t) => {
   t.is(ffi.C.sqrt(2), Math.SQRT2)
   t.is(ffi.C.strlen('hello, world'), 12n)
   t.is(ffi.C.renamed_abs(-7), 7)
+  // __stdcall means something on 32-bit Windows only (its CIF takes that
+  // ABI there); elsewhere the function is called as any other.
+  t.is(ffi.C.std_abs(-8), 8)
+  const cb = ffi.cast('std_cb', (a, b) => a + b)
+  t.is(lib.cl_apply(ffi.cast('int_cb', cb), 2, 3), 5)
   t.is(ffi.C.printf('%s', ''), 0)
 })
 

@@ -215,7 +215,7 @@ class Parser {
     const spec = this.specifiers(true)
     if (this.accept(';')) return
     for (;;) {
-      const d = this.declarator(spec.type, false)
+      const d = this.declarator(spec.type, false, spec.cc)
       this.afterDeclarator(d, spec)
       if (this.is('{')) {
         // A function definition (an inline function in a header): its body
@@ -574,7 +574,7 @@ class Parser {
       for (;;) {
         let d
         if (this.is(':')) d = { name: undefined, type: spec.type }
-        else d = this.declarator(spec.type, false)
+        else d = this.declarator(spec.type, false, spec.cc)
         let bits
         if (this.accept(':')) {
           const bt = this.peek()
@@ -692,8 +692,12 @@ class Parser {
    * A declarator over `base`: `{ name, type }` (name undefined for an
    * abstract one, allowed when `abstract`).
    */
-  declarator(base, abstract) {
+  declarator(base, abstract, specCc) {
     this.enter()
+    // A calling convention before the name or a pointer applies to the
+    // function type that this declarator (or, for one in parentheses, the
+    // one around it) declares: `int __stdcall f(void)`, `int (__stdcall *p)(void)`.
+    let cc
     // Pointers, with their qualifiers.
     const ptrs = []
     for (;;) {
@@ -713,7 +717,7 @@ class Parser {
       }
       const t = this.peek()
       if (t.k === ID && (CALLCONV.has(t.v) || ATTRIBUTE.has(t.v))) {
-        if (CALLCONV.has(t.v)) this.next()
+        if (CALLCONV.has(t.v)) cc = this.next().v.replace(/^_+/, '')
         else this.attributes()
         continue
       }
@@ -768,6 +772,17 @@ class Parser {
       }
       break
     }
+    // The function type applied first to the base type takes the
+    // calling convention: the inner declarator's, else the specifiers'.
+    const fcc = inner !== undefined && inner.cc !== undefined ? inner.cc : specCc
+    if (fcc !== undefined) {
+      for (let i = suffixes.length - 1; i >= 0; i--) {
+        if (!suffixes[i].array) {
+          suffixes[i] = { ...suffixes[i], cc: fcc }
+          break
+        }
+      }
+    }
     this.leave()
     // The derivations in the order they apply to the base type: this
     // level's pointers, its suffixes from the last, then the inner
@@ -775,7 +790,7 @@ class Parser {
     const ops = ptrs
     for (let i = suffixes.length - 1; i >= 0; i--) ops.push(suffixes[i])
     if (inner !== undefined) for (let i = 0; i < inner.ops.length; i++) ops.push(inner.ops[i])
-    const d = { name: inner !== undefined ? inner.name : name, ops, type: undefined, asm: undefined, align: 0, tok: nameTok || t }
+    const d = { name: inner !== undefined ? inner.name : name, ops, type: undefined, asm: undefined, align: 0, tok: nameTok || t, cc: suffixes.length === 0 ? cc : undefined }
     if (base !== undefined) d.type = this.applyOps(base, ops, d.tok)
     return d
   }
@@ -826,7 +841,7 @@ class Parser {
         break
       }
       const spec = this.specifiers(false)
-      const d = this.declarator(spec.type, true)
+      const d = this.declarator(spec.type, true, spec.cc)
       this.afterDeclarator(d, spec)
       let type = d.type
       // C's adjustments: arrays and functions are passed as pointers.
@@ -845,7 +860,7 @@ class Parser {
   /** A type name (typeof strings, casts, sizeof). */
   typeName() {
     const spec = this.specifiers(false)
-    const d = this.declarator(spec.type, true)
+    const d = this.declarator(spec.type, true, spec.cc)
     if (d.name !== undefined) this.fail(`unexpected name '${d.name}' in a type`)
     return d.type
   }
