@@ -176,26 +176,31 @@ function allocate(size, align) {
  */
 function mapAddress(a, size, what) {
   if (a === 0 || a === 0n) throw error('ERR_INVALID_ARG_VALUE', `${what}: NULL pointer dereference`)
-  if (typeof a === 'number' && size <= PAGE) {
-    // Within one page: a DataView of the whole page, from a small cache.
-    const k = Math.floor(a / PAGE)
-    const o = a - k * PAGE
-    if (o + size <= PAGE) {
-      const i = k & (PAGES - 1)
-      let dv = pageViews[i]
-      // (A page whose ArrayBuffer was detached is made again.)
-      if (pageKeys[i] !== k || pageBuffers[i].byteLength === 0) {
-        const b = ffi.fromAddress(k * PAGE, PAGE)
-        dv = new DataView(b.buffer, b.byteOffset, PAGE)
-        pageKeys[i] = k
-        pageViews[i] = dv
-        pageBuffers[i] = b.buffer
-      }
-      return [dv, o]
-    }
+  if (typeof a === 'number') {
+    const dv = pageOf(a, size)
+    if (dv !== undefined) return [dv, a - Math.floor(a / PAGE) * PAGE]
   }
   const b = ffi.fromAddress(a, size > 0 ? size : 1)
   return [dataViewOf(b.buffer), b.byteOffset]
+}
+
+/**
+ * The DataView of the page that holds `size` bytes at address `a` (a
+ * number, not 0), from a small cache; undefined if they cross a page. Its
+ * offset there is `a - floor(a / PAGE) * PAGE` (`%` on a double is a call).
+ */
+function pageOf(a, size) {
+  const k = Math.floor(a / PAGE)
+  if (a - k * PAGE + size > PAGE) return undefined
+  const i = k & (PAGES - 1)
+  // (A page whose ArrayBuffer was detached is made again.)
+  if (pageKeys[i] !== k || pageBuffers[i].byteLength === 0) {
+    const b = ffi.fromAddress(k * PAGE, PAGE)
+    pageViews[i] = new DataView(b.buffer, b.byteOffset, PAGE)
+    pageKeys[i] = k
+    pageBuffers[i] = b.buffer
+  }
+  return pageViews[i]
 }
 
 // The page views mapAddress keeps: a direct-mapped cache of PAGES pages.
@@ -957,7 +962,28 @@ function pointerClass(t) {
       members += `get [${key}]() { return this.deref()[${key}] }\nset [${key}](v) { this.deref()[${key}] = v }\n`
     }
   }
-  const cls = compile(`return class CData { constructor(a, dv, o) { this[kA] = a; this[kDV] = dv; this[kO] = o; this[kV] = undefined }\n${members} }`, [], t.uid)
+  // get(i) for foreign memory of a scalar target, generated with the
+  // element's size and reader: the page straight from the cache.
+  const refs = [pageKeys, pageViews, pageBuffers]
+  const size = tb.size
+  if (size > 0 && size <= PAGE && (tb.kind === 'int' || tb.kind === 'float' || tb.kind === 'bool' || tb.kind === 'enum' || tb.kind === 'pointer')) {
+    const ref = referrer(refs)
+    members += `get(i = 0) {
+      const a = this[kA]
+      if (this[kDV] === undefined && typeof a === 'number' && (i | 0) === i) {
+        const x = a + i * ${size}
+        const k = Math.floor(x / ${PAGE})
+        const j = k & ${PAGES - 1}
+        const at = x - k * ${PAGE}
+        if (R0[j] === k && at + ${size} <= ${PAGE} && R2[j].byteLength !== 0) {
+          const dv = R1[j]
+          return ${readExpr(target, 'dv', 'at', ref)}
+        }
+      }
+      return super.get(i)
+    }\n`
+  }
+  const cls = compile(`return class CData { constructor(a, dv, o) { this[kA] = a; this[kDV] = dv; this[kO] = o; this[kV] = undefined }\n${members} }`, refs, t.uid)
   Object.setPrototypeOf(cls.prototype, Pointer.prototype)
   Object.defineProperty(cls.prototype, CT, { value: t })
   t.cache.ptr = cls
@@ -994,7 +1020,18 @@ const pointerMethods = {
   },
   get(i = 0) {
     const tt = this[CT].base.target
-    const [dv, o] = pointee(this, typeof i === 'number' && Number.isSafeInteger(i) ? i : anyIndex(i, `${T.spell(this[CT])}.get`), tt.base.size, 'get')
+    if (typeof i !== 'number' || !Number.isSafeInteger(i)) i = anyIndex(i, `${T.spell(this[CT])}.get`)
+    const size = tt.base.size
+    const a = this[kA]
+    if (this[kDV] === undefined && typeof a === 'number' && size > 0) {
+      // Foreign memory: straight to its page (no view is made).
+      const x = a + i * size
+      if (x > 0 && x <= MAX_SAFE) {
+        const dv = pageOf(x, size)
+        if (dv !== undefined) return read(tt, dv, x - Math.floor(x / PAGE) * PAGE)
+      }
+    }
+    const [dv, o] = pointee(this, i, size, 'get')
     return read(tt, dv, o)
   },
   at(i = 0) {
