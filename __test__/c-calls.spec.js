@@ -314,6 +314,28 @@ test('callbacks: a JavaScript function passed directly (qsort)', (t) => {
   t.true(raw.stats().closures <= before + 1, 'one callback per function, reused')
 })
 
+test('callbacks: temporary ones go with their function (stats back where they started)', (t) => {
+  const out = execFileSync(process.execPath, ['--expose-gc', '-e', `
+    const ffi = require('ffi/c')
+    const raw = require('ffi')
+    const lib = ffi.load(${JSON.stringify(fixture.build())})
+    ffi.cdef('typedef int (*int_cb)(int, int); int cl_apply(int_cb f, int a, int b);')
+    lib.cl_apply((a, b) => a + b, 1, 2) // the function, its plan and CIF exist from here on
+    const start = raw.stats().closures
+    let sum = 0
+    for (let i = 0; i < 200; i++) sum += lib.cl_apply((a, b) => a * b + i, 2, 3)
+    const during = raw.stats().closures
+    setTimeout(async () => {
+      for (let k = 0; k < 10 && raw.stats().closures > start + 1; k++) {
+        global.gc()
+        await new Promise((r) => setTimeout(r, 20))
+      }
+      console.log(sum, during - start >= 1, raw.stats().closures - start <= 1)
+    }, 10)
+  `], { cwd: path.join(__dirname, '..'), encoding: 'utf8' })
+  t.is(out.trim(), `${Array.from({ length: 200 }, (_, i) => 6 + i).reduce((a, b) => a + b, 0)} true true`)
+})
+
 test('callbacks: from a thread of C', (t) => {
   const cb = ffi.cast('int_cb', (a, b) => a + b)
   t.is(lib.cl_apply_on_thread.async ? 1 : 0, 1)
