@@ -494,3 +494,31 @@ test('inside a Worker', async (t) => {
   t.deepEqual(msg, [3, 2, 42])
   await w.terminate()
 })
+
+test('hostile arguments: a typed error or a value, never a crash', (t) => {
+  const detached = Buffer.alloc(16)
+  structuredClone(detached.buffer, { transfer: [detached.buffer] })
+  const values = [undefined, null, {}, [], Symbol('s'), 1n << 70n, -(1n << 70n), NaN, -0, Infinity, '', 'x', () => 1,
+    new Proxy({}, {}), detached, Object.create(Buffer.prototype), { valueOf: () => 1 }, new ArrayBuffer(0),
+    ffi.new('struct point'), ffi.cast('void *', ffi.new('char[4]')), ffi.new('int[2]'), new Date(), Promise.resolve(), 2 ** 64, -(2 ** 63)]
+  const fns = ['cl_i8', 'cl_u64', 'cl_double', 'cl_bool', 'cl_strlen', 'cl_is_null', 'cl_point_sum', 'cl_union_int', 'cl_identity']
+  let errors = 0
+  let results = 0
+  for (const name of fns) {
+    for (const [i, v] of values.entries()) {
+      try {
+        lib[name](v)
+        results++
+      } catch (e) {
+        t.true(typeof e.code === 'string' && e.code.startsWith('ERR_'), `${name}(values[${i}]): ${e.message}`)
+        errors++
+      }
+    }
+  }
+  t.true(errors > 50 && results > 20)
+  // A detached Buffer passed after it was remembered is not taken for it.
+  const b = Buffer.alloc(8)
+  t.is(lib.cl_is_null(b), 0)
+  structuredClone(b.buffer, { transfer: [b.buffer] })
+  t.throws(() => lib.cl_is_null(b), { code: 'ERR_FFI_DETACHED' })
+})
