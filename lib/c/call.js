@@ -232,9 +232,10 @@ function tempString(s, keep) {
 }
 
 /** The address of a view's first byte, read through intrinsics. */
-function addressOf(v) {
+function addressOf(v, where = 'argument') {
   const b = bytesOf(v)
   if (b === undefined) return undefined
+  if (b[3]) throw error('ERR_FFI_DETACHED', `${where}: a view of a detached ArrayBuffer (its memory is gone)`)
   if (b[2] === 0) return I.normAddress(ffi.addressBigInt(v)) // a raw pointer Buffer (or an empty view)
   return I.addressIn(I.dataViewOf(b[0]), b[1])
 }
@@ -276,7 +277,7 @@ function pointerConverter(t, where) {
       return cb[kA]
     }
     if (typeof v === 'object') {
-      const a = addressOf(v)
+      const a = addressOf(v, where)
       if (a !== undefined) {
         // A TypedArray from new() is a C array: its element type must fit.
         const at = typedArrayType(v)
