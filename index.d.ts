@@ -51,6 +51,8 @@ export type FfiErrorCode =
   | 'ERR_FFI_DETACHED'
   | 'ERR_FFI_CANCELLED'
   | 'ERR_FFI_INTERNAL'
+  | 'ERR_FFI_STACK_EXHAUSTED'
+  | 'ERR_FFI_NO_BINARY'
 
 /** The shape of every error this module throws (an Error, TypeError or RangeError). */
 export interface FfiError extends Error {
