@@ -477,6 +477,22 @@ test('gc with a C function: ffi.C.free', (t) => {
   ffi.C.free(p)
 })
 
+test('gc with a C function pointer cdata as the finalizer runs C', (t) => {
+  const out = execFileSync(process.execPath, ['--expose-gc', '-e', `
+    const ffi = require('ffi/c')
+    const lib = ffi.load(${JSON.stringify(fixture.build())})
+    ffi.cdef('int cl_bump(void); extern int cl_counter; void *cl_identity(void *p);')
+    const before = lib.cl_counter
+    // cl_bump as a function pointer: its address from the library
+    const raw = require('ffi')
+    const dl = require('ffi/dlopen')
+    const fp = ffi.cast('int (*)(void *)', raw.addressBigInt(raw.readPointer(dl.dlsym(dl.dlopen(${JSON.stringify(fixture.build())}), 'cl_bump'), 0)))
+    ;(() => { ffi.gc(ffi.new('int[4]'), fp) })()
+    setTimeout(() => { global.gc(); setTimeout(() => console.log(lib.cl_counter - before), 50) }, 10)
+  `], { cwd: path.join(__dirname, '..'), encoding: 'utf8' })
+  t.is(out.trim(), '1')
+})
+
 test('inside a Worker', async (t) => {
   const { Worker } = require('node:worker_threads')
   const w = new Worker(`

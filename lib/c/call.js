@@ -774,6 +774,19 @@ function init(ctx) {
   CONST_CHAR_PTR = T.pointerTo(T.qualified(T.CHAR, T.CONST))
   VOID_PTR = T.pointerTo(T.VOID)
   D.hooks.callback = makeCallback
+  D.hooks.callable = callable
+}
+
+const callables = new WeakMap()
+/** A C function pointer cdata as a JavaScript function that calls it (made once per cdata). */
+function callable(p) {
+  let f = callables.get(p)
+  if (f === undefined) {
+    const ft = typeOfValue(p).base.target.base
+    f = declaredFunction(`(${T.spell(typeOfValue(p))})`, ft, ffi.fromAddress(p[kA]), p)
+    callables.set(p, f)
+  }
+  return f
 }
 
 module.exports = { init, declaredFunction, makeCallback, lastAsyncErrno: () => lastAsyncErrno, addressOf }

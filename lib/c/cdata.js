@@ -1522,7 +1522,9 @@ function runFinalizer(rec) {
 function gc(v, fn) {
   const t = typeOfValue(v)
   if (t === undefined) throw error('ERR_INVALID_ARG_TYPE', `gc: expected a pointer or a cdata from new, got ${kindOf(v)}`)
-  if (fn !== null && typeof fn !== 'function') throw error('ERR_INVALID_ARG_TYPE', `gc: a finalizer is a function or null, got ${kindOf(fn)}`)
+  // A C function pointer (ffi.cast('void (*)(void *)', address)) is called as C.
+  if (fn instanceof Pointer && fn[CT].base.target.base.kind === 'function') fn = hooks.callable(fn)
+  if (fn !== null && typeof fn !== 'function') throw error('ERR_INVALID_ARG_TYPE', `gc: a finalizer is a function, a C function pointer or null, got ${kindOf(fn)}`)
   const old = finalizers.get(v)
   if (old !== undefined) {
     registry.unregister(old)
@@ -1676,7 +1678,7 @@ const H = {
 }
 
 /** What lib/c/call.js provides: callbacks from JavaScript functions. */
-const hooks = { callback: undefined }
+const hooks = { callback: undefined, callable: undefined }
 
 function init(ctx) {
   CT = ctx.CT
