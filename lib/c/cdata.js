@@ -267,38 +267,45 @@ function readExpr(t, dv, at, ref) {
   }
 }
 
-/** A JavaScript statement that writes `v` (of type `t`) at `dv`, `at`; `where` names it in errors. */
-function writeStmt(t, dv, at, v, where, ref) {
+/**
+ * A JavaScript statement that writes `v` (of type `t`) at `dv`, `at`;
+ * `where` names it in errors. `conv` gives the code of a conversion off the
+ * fast path: by default a call of the helper with the type and `where`; for
+ * generated accessors, a closure of one argument made for the field (less
+ * bytecode, so that V8 inlines more accessors into one function).
+ */
+function writeStmt(t, dv, at, v, where, ref, conv) {
   t = t.base
   const W = ref(where)
+  if (conv === undefined) conv = (fn, ct) => (fn === 'toBool' ? `H.toBool(${v}, ${W})` : `H.${fn}(${v}, ${ref(ct)}, ${W})`)
   switch (t.kind) {
     case 'bool':
-      return `${dv}.setUint8(${at}, typeof ${v} === 'boolean' ? +${v} : H.toBool(${v}, ${W}));`
+      return `${dv}.setUint8(${at}, typeof ${v} === 'boolean' ? +${v} : ${conv('toBool', T.BOOL)});`
     case 'enum':
       if (!t.complete) return `H.incomplete(${ref(t)});`
-      return writeStmt(t.element, dv, at, v, where, ref).replace(ref(t.element.base), ref(t))
+      // Errors name the enum, not the integer type under it.
+      return writeStmt(t.element, dv, at, v, where, (x) => ref(x === t.element.base ? t : x), (fn) => conv(fn, t))
     case 'int': {
-      const R = ref(t)
       switch (t.size) {
         case 1:
         case 2:
         case 4: {
           const m = `set${t.unsigned ? 'Uint' : 'Int'}${t.size * 8}`
           const e = t.size === 1 ? '' : `, ${LE}`
-          return `${dv}.${m}(${at}, typeof ${v} === 'number' ? ${v} : H.toInt(${v}, ${R}, ${W})${e});`
+          return `${dv}.${m}(${at}, typeof ${v} === 'number' ? ${v} : ${conv('toInt', t)}${e});`
         }
         case 8:
           // A bigint as it is; a number without making a bigint.
-          return `if (typeof ${v} === 'bigint') ${dv}.setBig${t.unsigned ? 'Uint' : 'Int'}64(${at}, ${v}, ${LE}); else H.writeInt64(${dv}, ${at}, ${v}, ${R}, ${W});`
+          return `if (typeof ${v} === 'bigint') ${dv}.setBig${t.unsigned ? 'Uint' : 'Int'}64(${at}, ${v}, ${LE}); else H.writeInt64(${dv}, ${at}, ${v}, ${ref(t)}, ${W});`
         default:
-          return `H.writeWide(${dv}, ${at}, ${t.size}, H.toBigInt(${v}, ${R}, ${W}));`
+          return `H.writeWide(${dv}, ${at}, ${t.size}, ${conv('toBigInt', t)});`
       }
     }
     case 'float': {
       const R = ref(t)
-      if (t.size === 4) return `${dv}.setFloat32(${at}, typeof ${v} === 'number' ? ${v} : H.toFloat(${v}, ${R}, ${W}), ${LE});`
-      if (t.size === 8) return `${dv}.setFloat64(${at}, typeof ${v} === 'number' ? ${v} : H.toFloat(${v}, ${R}, ${W}), ${LE});`
-      return `H.writeLongDouble(${dv}, ${at}, ${R}, H.toFloat(${v}, ${R}, ${W}));`
+      if (t.size === 4) return `${dv}.setFloat32(${at}, typeof ${v} === 'number' ? ${v} : ${conv('toFloat', t)}, ${LE});`
+      if (t.size === 8) return `${dv}.setFloat64(${at}, typeof ${v} === 'number' ? ${v} : ${conv('toFloat', t)}, ${LE});`
+      return `H.writeLongDouble(${dv}, ${at}, ${R}, ${conv('toFloat', t)});`
     }
     case 'complex':
       return `H.writeComplex(${dv}, ${at}, ${ref(t)}, ${v}, ${W});`
@@ -310,6 +317,30 @@ function writeStmt(t, dv, at, v, where, ref) {
       return `H.initialize(${ref(t)}, ${dv}, ${at}, [${v}], ${W}, undefined);`
     default:
       return `H.opaque(${ref(t)});`
+  }
+}
+
+/**
+ * A `conv` for writeStmt in generated accessors: the slow conversion of
+ * `v` is a call of a closure of one argument, made here for `where`.
+ */
+function accessorConv(v, where, ref) {
+  return (fn, ct) => {
+    let f
+    switch (fn) {
+      case 'toBool':
+        f = (x) => toBool(x, where)
+        break
+      case 'toInt':
+        f = (x) => toInt(x, ct, where)
+        break
+      case 'toBigInt':
+        f = (x) => toBigInt(x, ct, where)
+        break
+      default:
+        f = (x) => toFloat(x, ct, where)
+    }
+    return `${ref(f)}(${v})`
   }
 }
 
@@ -718,7 +749,7 @@ function structClass(t) {
     names.add(f.name)
     const key = JSON.stringify(f.name)
     const where = ref(`${spelled}.${f.name}`)
-    const at = `this[kO] + ${f.offset}`
+    const at = f.offset === 0 ? 'this[kO]' : `this[kO] + ${f.offset}`
     let get
     let set
     if (f.bitSize !== undefined) {
@@ -729,7 +760,8 @@ function structClass(t) {
       set = `H.initialize(${ref(f.type)}, this[kDV], ${at}, [v], ${where}, this[kN])`
     } else {
       get = `return ${readExpr(f.type, 'this[kDV]', at, ref)}`
-      set = writeStmt(f.type, 'this[kDV]', at, 'v', `${spelled}.${f.name}`, ref)
+      const name = `${spelled}.${f.name}`
+      set = writeStmt(f.type, 'this[kDV]', at, 'v', name, ref, accessorConv('v', name, ref))
     }
     members += `get [${key}]() { ${get} }\nset [${key}](v) { ${set} }\n`
   }
@@ -871,6 +903,11 @@ function index(i, n, what) {
   throw error('ERR_OUT_OF_RANGE', `${what}: index ${i} is outside 0..${n - 1}`)
 }
 
+/** The index `i` of array cdata `a`, checked (the generated code's slow path). */
+function ix(a, i) {
+  return index(i, a[kN], T.spell(a[CT]))
+}
+
 /** The class of array cdata of type `t` (made once per type). */
 function arrayClass(t) {
   t = t.base
@@ -883,12 +920,16 @@ function arrayClass(t) {
   const ref = referrer(refs)
   const spelled = T.spell(t)
   const where = `${spelled} element`
-  const check = `if (!(typeof i === 'number' && i >= 0 && i < this[kN] && (i | 0) === i)) i = H.index(i, this[kN], ${ref(spelled)})`
+  // The index check in as little bytecode as it takes (see accessorConv):
+  // a whole number below 2^32 and the length passes; anything else (a
+  // bigint, a larger index) goes to ix.
+  const check = `if (typeof i !== 'number' || i >>> 0 !== i || i >= this[kN]) i = ${ref(ix)}(this, i)`
+  const conv = accessorConv('v', where, ref)
   const body = `return class CData {
     constructor(dv, o, n) { this[kDV] = dv; this[kO] = o; this[kN] = n }
     at(i) { ${check}; return ${readExpr(e, 'this[kDV]', `this[kO] + i * ${es}`, ref)} }
     get(i) { ${check}; return ${readExpr(e, 'this[kDV]', `this[kO] + i * ${es}`, ref)} }
-    set(i, v) { ${check}; ${writeStmt(e, 'this[kDV]', `this[kO] + i * ${es}`, 'v', where, ref)} }
+    set(i, v) { ${check}; ${writeStmt(e, 'this[kDV]', `this[kO] + i * ${es}`, 'v', where, ref, conv)} }
     get length() { return this[kN] }
     *[Symbol.iterator]() { for (let i = 0; i < this[kN]; i++) yield this.get(i) }
   }`
