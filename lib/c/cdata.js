@@ -35,6 +35,9 @@ const kO = Symbol('offset')
 const kN = Symbol('count')
 const kA = Symbol('address')
 const kV = Symbol('view')
+const kW = Symbol('window')
+const kWO = Symbol('window offset')
+const kWN = Symbol('window length')
 
 /**
  * A WeakMap-like slot on objects, kept in a private field: a lookup is a
@@ -176,13 +179,23 @@ function allocate(size, align) {
  */
 function mapAddress(a, size, what) {
   if (a === 0 || a === 0n) throw error('ERR_INVALID_ARG_VALUE', `${what}: NULL pointer dereference`)
-  if (typeof a === 'number') {
-    const dv = pageOf(a, size)
-    if (dv !== undefined) return [dv, a - Math.floor(a / PAGE) * PAGE]
+  try {
+    if (typeof a === 'number') {
+      const dv = pageOf(a, size)
+      if (dv !== undefined) return [dv, a - Math.floor(a / PAGE) * PAGE]
+    }
+    const b = ffi.fromAddress(a, size > 0 ? size : 1)
+    const dv = dataViewOf(b.buffer)
+    foreignViews.add(dv)
+    return [dv, b.byteOffset]
+  } catch (e) {
+    if (e === null || typeof e !== 'object' || e.code !== 'ERR_FFI_NO_EXTERNAL_BUFFERS') throw e
+    throw error('ERR_FFI_NO_EXTERNAL_BUFFERS', `${what}: this runtime refuses Buffers over foreign memory, which reading or writing it in place needs; copy it instead: bytes(ptr, len), string(ptr[, len]), copy(dst, src, len) and fill(ptr, len) work here`)
   }
-  const b = ffi.fromAddress(a, size > 0 ? size : 1)
-  return [dataViewOf(b.buffer), b.byteOffset]
 }
+
+/** The DataViews made over foreign memory: a pointer or view over one keeps nothing alive. */
+const foreignViews = new WeakSet()
 
 /**
  * The DataView of the page that holds `size` bytes at address `a` (a
@@ -197,6 +210,7 @@ function pageOf(a, size) {
   if (pageKeys[i] !== k || pageBuffers[i].byteLength === 0) {
     const b = ffi.fromAddress(k * PAGE, PAGE)
     pageViews[i] = new DataView(b.buffer, b.byteOffset, PAGE)
+    foreignViews.add(pageViews[i])
     pageKeys[i] = k
     pageBuffers[i] = b.buffer
   }
@@ -352,7 +366,7 @@ function accessorConv(v, where, ref) {
  */
 function compile(body, refs, uid) {
   const names = refs.map((_, i) => `R${i}`)
-  return new Function('H', 'kDV', 'kO', 'kN', 'kA', 'kV', ...names, `'use strict'\n// type ${uid}\n${body}`)(H, kDV, kO, kN, kA, kV, ...refs)
+  return new Function('H', 'kDV', 'kO', 'kN', 'kA', 'kV', 'kW', 'kWO', 'kWN', ...names, `'use strict'\n// type ${uid}\n${body}`)(H, kDV, kO, kN, kA, kV, kW, kWO, kWN, ...refs)
 }
 
 /** A `ref` function for readExpr/writeStmt that collects values into `refs`. */
@@ -668,13 +682,23 @@ class Box {
   }
 }
 
-/** A pointer: address `a`; `dv`, `o` when it points into memory this module owns (kept alive). */
+/**
+ * A pointer: address `a`; `dv`, `o` when it points into memory this module
+ * owns (kept alive). Its window (`kW`, `kWO`, `kWN` its length) is the memory its accesses
+ * last went through, and the offset of `a` in it (possibly outside it): the
+ * memory it keeps, or a region view of foreign memory mapped once and
+ * reused by every access it covers (and by pointers made from this one
+ * with add and sub). `kV` is the struct view that `deref()` made.
+ */
 class Pointer {
-  constructor(a, dv, o) {
+  constructor(a, dv, o, w, wo, wn) {
     this[kA] = a
     this[kDV] = dv
     this[kO] = o
     this[kV] = undefined
+    this[kW] = w
+    this[kWO] = wo
+    this[kWN] = wn > 0 ? wn : 0
   }
 }
 
@@ -756,7 +780,9 @@ function structClass(t) {
       get = `return H.readBits(this[kDV], ${at}, ${ref(f)})`
       set = `H.writeBits(this[kDV], ${at}, ${ref(f)}, v, ${where})`
     } else if (t.vla && f === t.fields[t.fields.length - 1]) {
-      get = `return H.arrayView(${ref(f.type)}, this[kDV], ${at}, this[kN])`
+      // Its length known (a cdata from new), a view; else (a view through
+      // a pointer) a pointer to its first element, unchecked as in C.
+      get = `return this[kN] !== undefined ? H.arrayView(${ref(f.type)}, this[kDV], ${at}, this[kN]) : H.flexible(${ref(T.pointerTo(f.type.base.element))}, this[kDV], ${at})`
       set = `H.initialize(${ref(f.type)}, this[kDV], ${at}, [v], ${where}, this[kN])`
     } else {
       get = `return ${readExpr(f.type, 'this[kDV]', at, ref)}`
@@ -990,9 +1016,13 @@ function newBox(t, value, where) {
 
 function pointerClass(t) {
   if (t.cache === undefined) t.cache = {}
-  if (t.cache.ptr !== undefined) return t.cache.ptr
   const target = t.base.target
   const tb = target.base
+  // A class made while the target was incomplete is made again once it is
+  // complete (a struct declared first and defined by a later cdef).
+  if (t.cache.ptr !== undefined && (t.cache.ptrComplete || !tb.complete)) return t.cache.ptr
+  const refs = []
+  const ref = referrer(refs)
   let members = ''
   if ((tb.kind === 'struct' || tb.kind === 'union') && tb.complete) {
     const names = new Set()
@@ -1000,54 +1030,120 @@ function pointerClass(t) {
       if (f.name === undefined || names.has(f.name) || f.name in Pointer.prototype) continue
       names.add(f.name)
       const key = JSON.stringify(f.name)
-      members += `get [${key}]() { return this.deref()[${key}] }\nset [${key}](v) { this.deref()[${key}] = v }\n`
+      members += `get [${key}]() { return (this[kV] !== undefined ? this[kV] : this.deref(${key}))[${key}] }
+        set [${key}](v) { (this[kV] !== undefined ? this[kV] : this.deref(${key}))[${key}] = v }\n`
     }
   }
-  // get(i) for foreign memory of a scalar target, generated with the
-  // element's size and reader: the page straight from the cache.
-  const refs = [pageKeys, pageViews, pageBuffers]
   const size = tb.size
-  if (size > 0 && size <= PAGE && (tb.kind === 'int' || tb.kind === 'float' || tb.kind === 'bool' || tb.kind === 'enum' || tb.kind === 'pointer')) {
-    const ref = referrer(refs)
-    members += `get(i = 0) {
-      const a = this[kA]
-      if (this[kDV] === undefined && typeof a === 'number' && (i | 0) === i) {
-        const x = a + i * ${size}
-        const k = Math.floor(x / ${PAGE})
-        const j = k & ${PAGES - 1}
-        const at = x - k * ${PAGE}
-        if (R0[j] === k && at + ${size} <= ${PAGE} && R2[j].byteLength !== 0) {
-          const dv = R1[j]
-          return ${readExpr(target, 'dv', 'at', ref)}
-        }
-      }
-      return super.get(i)
-    }\n`
+  if (size > 0 && tb.kind !== 'function' && tb.kind !== 'void') {
+    // Element i through the window when it covers it, else locate() maps it.
+    const spelled = T.spell(t)
+    const locate = (what) => `let o
+      if (typeof i !== 'number' || (i | 0) !== i || !((o = this[kWO] + i * ${size}) >= 0 && o + ${size} <= this[kWN])) o = ${ref(locateElement)}(this, i, ${size}, ${what})`
+    members += `get(i = 0) { ${locate(ref(`${spelled}.get`))}
+        return ${readExpr(target, 'this[kW]', 'o', ref)} }
+      at(i = 0) { ${locate(ref(`${spelled}.at`))}
+        return ${readExpr(target, 'this[kW]', 'o', ref)} }
+      set(i, v) { ${locate(ref(`${spelled}.set`))}
+        ${writeStmt(target, 'this[kW]', 'o', 'v', `${spelled} element`, ref, accessorConv('v', `${spelled} element`, ref))} }\n`
+    if (tb.kind === 'struct' || tb.kind === 'union') {
+      // (field: the field read or written through the pointer, for errors)
+      members += `deref(field) {
+        if (this[kV] === undefined) { const i = 0; ${locate(`field === undefined ? ${ref(spelled)} : ${ref(spelled)} + '.' + field`)}
+          this[kV] = ${readExpr(target, 'this[kW]', 'o', ref)} }
+        return this[kV] }\n`
+    }
   }
-  const cls = compile(`return class CData { constructor(a, dv, o) { this[kA] = a; this[kDV] = dv; this[kO] = o; this[kV] = undefined }\n${members} }`, refs, t.uid)
-  Object.setPrototypeOf(cls.prototype, Pointer.prototype)
-  Object.defineProperty(cls.prototype, CT, { value: t })
+  let cls = compile(`return class CData { constructor(a, dv, o, w, wo, wn) { this[kA] = a; this[kDV] = dv; this[kO] = o; this[kV] = undefined; this[kW] = w; this[kWO] = wo; this[kWN] = wn > 0 ? wn : 0 }\n${members} }`, refs, t.uid)
+  const old = t.cache.ptr
+  if (old !== undefined) {
+    // The target was completed since the class was made: its pointers,
+    // those made before included, get the new members.
+    for (const [k, d] of Object.entries(Object.getOwnPropertyDescriptors(cls.prototype))) if (k !== 'constructor') Object.defineProperty(old.prototype, k, d)
+    cls = old
+  } else {
+    Object.setPrototypeOf(cls.prototype, Pointer.prototype)
+    Object.defineProperty(cls.prototype, CT, { value: t })
+  }
   t.cache.ptr = cls
+  t.cache.ptrComplete = tb.complete === true || (tb.kind !== 'struct' && tb.kind !== 'union' && tb.kind !== 'enum')
+  if (!t.cache.ptrComplete) incompletePointers.add(t)
   if ((tb.kind === 'struct' || tb.kind === 'union') && tb.cache !== undefined && tb.cache.mt !== undefined) applyMetatype(tb, cls.prototype, tb.cache.mt, true)
   return cls
 }
 
-/** A pointer cdata of type `t` at address `a` (null for 0), keeping dv when given. */
-function makePointer(t, a, dv, o) {
+/** Pointer types whose class was made while their target was incomplete. */
+const incompletePointers = new Set()
+
+/** After a cdef: the classes of pointers to what it completed are made again. */
+function completed() {
+  for (const t of incompletePointers) {
+    if (t.base.target.base.complete) {
+      incompletePointers.delete(t)
+      pointerClass(t)
+    }
+  }
+}
+
+/**
+ * A pointer cdata of type `t` at address `a` (null for 0), keeping dv when
+ * given; `w`, `wo`, `wn`: a window to start from (add and sub pass theirs
+ * on). A view of foreign memory is only its window: it keeps nothing.
+ */
+function makePointer(t, a, dv, o, w = dv, wo = o, wn = w === undefined ? 0 : w.byteLength) {
+  a = normAddress(a)
+  if (a === 0) return null
+  if (dv !== undefined && foreignViews.has(dv)) {
+    dv = undefined
+    o = 0
+  }
+  const C = pointerClass(t)
+  return new C(a, dv, o, w, wo, wn)
+}
+
+/** makePointer for what a pointer already holds (add, sub): no checks. */
+function newPointer(t, a, dv, o, w, wo, wn) {
   a = normAddress(a)
   if (a === 0) return null
   const C = pointerClass(t)
-  return new C(a, dv, o)
+  return new C(a, dv, o, w, wo, wn)
+}
+
+/** A flexible array member reached through a view: a pointer to its first element. */
+function flexible(pt, dv, o) {
+  return makePointer(pt, addressIn(dv, o), dv, o)
+}
+
+/**
+ * The offset of element `i` of what pointer `p` points to in `p[kW]`, after
+ * moving the window there: the memory the pointer keeps when it holds the
+ * element, else a region view of the memory at its address (which needs
+ * Buffers over foreign memory).
+ */
+function locateElement(p, i, size, what) {
+  i = anyIndex(i, what)
+  const dv = p[kDV]
+  if (dv !== undefined) {
+    const o = p[kO] + i * size
+    if (o >= 0 && o + size <= dv.byteLength) {
+      p[kW] = dv
+      p[kWO] = p[kO]
+      p[kWN] = dv.byteLength
+      return o
+    }
+  }
+  const [w, o] = mapAddress(addAddress(p[kA], i * size), size, what)
+  p[kW] = w
+  p[kWO] = o - i * size
+  p[kWN] = w.byteLength
+  return o
 }
 
 /** Memory at element `i` of what pointer `p` points to: [dv, offset]. */
 function pointee(p, i, size, what) {
   if (size === undefined || size === 0) throw error('ERR_INVALID_ARG_VALUE', `${what}: ${T.spell(p[CT])} points to a type of unknown size`)
-  if (p[kDV] !== undefined) {
-    const o = p[kO] + i * size
-    if (o >= 0 && o + size <= p[kDV].byteLength) return [p[kDV], o]
-  }
-  return mapAddress(addAddress(p[kA], i * size), size, what)
+  const o = locateElement(p, i, size, what)
+  return [p[kW], o]
 }
 
 const pointerMethods = {
@@ -1089,7 +1185,7 @@ const pointerMethods = {
     const size = t.base.target.base.size
     if (size === undefined) throw error('ERR_INVALID_ARG_VALUE', `add: ${T.spell(t)} points to a type of unknown size`)
     const d = anyIndex(n, 'add') * size
-    return makePointer(t, addAddress(this[kA], d), this[kDV], this[kDV] === undefined ? 0 : this[kO] + d)
+    return newPointer(t, addAddress(this[kA], d), this[kDV], this[kDV] === undefined ? 0 : this[kO] + d, this[kW], this[kWO] + d, this[kWN])
   },
   sub(n) {
     const t = this[CT]
@@ -1101,7 +1197,7 @@ const pointerMethods = {
       return P === 8 ? d : Number(d)
     }
     const d = -anyIndex(n, 'sub') * size
-    return makePointer(t, addAddress(this[kA], d), this[kDV], this[kDV] === undefined ? 0 : this[kO] + d)
+    return newPointer(t, addAddress(this[kA], d), this[kDV], this[kDV] === undefined ? 0 : this[kO] + d, this[kW], this[kWO] + d, this[kWN])
   },
   equals(q) {
     if (q === null || q === undefined) return false
@@ -1423,6 +1519,7 @@ function length(n, what) {
 }
 
 function checkBound(m, len, what) {
+  if (m.dv === undefined && m.a === 0) throw error('ERR_INVALID_ARG_VALUE', `${what}: NULL pointer`)
   if (m.n !== undefined && len > m.n) throw error('ERR_OUT_OF_RANGE', `${what}: ${len} bytes is past the end of ${m.n}`)
 }
 
@@ -1710,6 +1807,7 @@ const H = {
   writePointer,
   view,
   arrayView,
+  flexible,
   initialize,
   readBits,
   writeBits,
@@ -1729,6 +1827,7 @@ function init(ctx) {
 
 module.exports = {
   init,
+  completed,
   typeOfValue,
   create,
   construct,

@@ -59,6 +59,8 @@ function cdef(source) {
   // A typedef may change what a type string means: the cache of type
   // strings starts anew, cheaply.
   version++
+  // Pointers to a struct this source completed get its fields.
+  D.completed()
 }
 
 /** Bumped by every successful cdef: type-string cache entries of older versions are stale. */
