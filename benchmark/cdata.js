@@ -4,9 +4,12 @@
 // cdata against the same through a plain object; `arr.at(i).x` over an
 // array of structs (and the bytes it allocates once optimized: none is the
 // aim, V8's escape analysis removing the view) against `arr[i].x` through
-// the Proxy; a TypedArray element; a pointer's struct field.
+// the Proxy; a TypedArray element; `new` of a small struct against a
+// TypedArray of the same size; a pointer's struct field and elements, in
+// memory this module owns and in foreign memory (a pointer made from an
+// address).
 //
-//   node --expose-gc benchmark/cdata.js [--n 2000000]
+//   node --expose-gc benchmark/cdata.js [--n 2000000] [--only text]
 
 const c = require('../lib/c/index.js')
 
@@ -41,6 +44,12 @@ const arr = c.new('struct bpoint[?]', 1024)
 const objs = Array.from({ length: 1024 }, () => ({ x: 0, y: 0, w: 0 }))
 const ints = c.new('int32_t[1024]')
 const ptr = c.addressof(s)
+c.cdef('struct point { int x; int y; };')
+const pointCt = c.typeof('struct point')
+// Foreign memory: pointers made from addresses (arr's own, so that the
+// figures compare; nothing is kept alive through them).
+const fptr = c.cast('struct bpoint *', c.addressof(arr).address)
+const fints = c.cast('int32_t *', c.addressof(ints).address)
 
 const workloads = [
   ['plain object: read o.x', (n) => {
@@ -91,16 +100,93 @@ const workloads = [
     for (let i = 0; i < n; i++) a += ints[i & 1023]
     return a
   }],
+  ['plain object: o.x = o.x + 1 (read and write)', (n) => {
+    for (let i = 0; i < n; i++) plain.x = plain.x + 1
+    return plain.x
+  }],
+  ['struct cdata: s.x = s.x + 1 (read and write)', (n) => {
+    for (let i = 0; i < n; i++) s.x = s.x + 1
+    return s.x
+  }],
+  ['plain object: o.w = o.w * 0.5 + i (double)', (n) => {
+    for (let i = 0; i < n; i++) plain.w = plain.w * 0.5 + i
+    return plain.w
+  }],
+  ['struct cdata: s.w = s.w * 0.5 + i (double)', (n) => {
+    for (let i = 0; i < n; i++) s.w = s.w * 0.5 + i
+    return s.w
+  }],
+  ['new Float64Array(2), 2 elements set', (n) => {
+    let a = 0
+    for (let i = 0; i < n; i++) {
+      const f = new Float64Array(2)
+      f[0] = i
+      f[1] = i
+      a += f[1]
+    }
+    return a
+  }],
+  ["new('struct point'), 2 fields set", (n) => {
+    let a = 0
+    for (let i = 0; i < n; i++) {
+      const p = c.new('struct point')
+      p.x = i
+      p.y = i
+      a += p.y
+    }
+    return a
+  }],
+  ['ct() (struct point), 2 fields set', (n) => {
+    let a = 0
+    for (let i = 0; i < n; i++) {
+      const p = pointCt()
+      p.x = i
+      p.y = i
+      a += p.y
+    }
+    return a
+  }],
   ['pointer to struct: p.x', (n) => {
     let a = 0
     for (let i = 0; i < n; i++) a += ptr.x
     return a
   }],
+  ['pointer to struct: p.at(i & 1023).y', (n) => {
+    let a = 0
+    const p = c.cast('struct bpoint *', arr)
+    for (let i = 0; i < n; i++) a += p.at(i & 1023).y
+    return a
+  }],
+  ['foreign pointer to struct: p.x', (n) => {
+    let a = 0
+    for (let i = 0; i < n; i++) a += fptr.x
+    return a
+  }],
+  ['foreign pointer to struct: p.at(i & 1023).y', (n) => {
+    let a = 0
+    for (let i = 0; i < n; i++) a += fptr.at(i & 1023).y
+    return a
+  }],
+  ['foreign pointer: p.add(i & 1023).y (a new pointer)', (n) => {
+    let a = 0
+    for (let i = 0; i < n; i++) a += fptr.add(i & 1023).y
+    return a
+  }],
+  ['foreign int32_t *: p.get(i & 1023)', (n) => {
+    let a = 0
+    for (let i = 0; i < n; i++) a += fints.get(i & 1023)
+    return a
+  }],
+  ['foreign int32_t *: p.set(i & 1023, i)', (n) => {
+    for (let i = 0; i < n; i++) fints.set(i & 1023, i)
+    return fints.get(0)
+  }],
 ]
 
 async function main() {
   const results = []
-  for (const [name, fn] of workloads) {
+  const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : ''
+  for (const [name, fn] of workloads.filter(([name]) => name.includes(only))) {
     const r = time(name, fn)
     // GC entries arrive asynchronously.
     await new Promise((resolve) => setTimeout(resolve, 50))

@@ -13,6 +13,7 @@
 // measured the harness rather than the call (up to 4 ns per call here).
 //
 //   node benchmark/run.js [--rounds 7] [--only abs] [--no-node26]   (npm run bench)
+//   --only image: the image workload alone (benchmark/image.js)
 
 const { spawnSync } = require('node:child_process')
 const fs = require('node:fs')
@@ -35,8 +36,12 @@ const workloads = fs
   .map((f) => require(path.join(__dirname, 'workloads', f)))
   .sort((a, b) => order(a.name) - order(b.name))
 function order(name) {
-  return ['abs', '6 mixed', 'callback', 'qsort', 'div', 'helpers'].findIndex((p) => name.startsWith(p))
+  return ['abs', '6 mixed', 'callback', 'qsort', 'div', 'helpers', 'image'].findIndex((p) => name.startsWith(p))
 }
+// Standalone workloads (the image) measure themselves, in processes of their
+// own, once per run of this driver; the others are measured here.
+const standalone = workloads.filter((w) => w.standalone)
+const measured = workloads.filter((w) => !w.standalone)
 
 function optional(load) {
   try {
@@ -63,7 +68,7 @@ function measure(paths) {
     fixture: paths.fixture,
   }
   const out = []
-  for (const w of workloads) {
+  for (const w of measured) {
     const contenders = w.contenders(env)
     contenders['N-API no-op'] = (n) => {
       for (let i = 0; i < n; i++) env.floor.noop()
@@ -158,8 +163,8 @@ if (child) {
   process.stdout.write(JSON.stringify(measure(paths)))
 } else {
   const paths = require('./setup').prepare()
-  const runs = [measure(paths)]
-  if (paths.node26 && !flag('--no-node26') && !process.version.startsWith('v26.')) {
+  const runs = measured.length > 0 ? [measure(paths)] : []
+  if (measured.length > 0 && paths.node26 && !flag('--no-node26') && !process.version.startsWith('v26.')) {
     const r = spawnSync(
       paths.node26,
       ['--experimental-ffi', '--no-warnings', '--expose-gc', __filename, '--child', '--rounds', String(rounds), '--paths', JSON.stringify(paths), ...(only ? ['--only', only] : [])],
@@ -170,8 +175,14 @@ if (child) {
   }
   const cpu = os.cpus()[0]
   const header = `${new Date().toISOString().slice(0, 10)}, ${cpu ? cpu.model.trim() : os.arch()} (${os.cpus().length} cores), ${os.platform()} ${os.release()}; median of ${rounds} interleaved rounds; ratio to the N-API no-op of the same run`
-  console.log(header + '\n')
+  if (runs.length > 0) console.log(header + '\n')
   for (const run of runs) console.log(table(run) + '\n')
+  const own = {}
+  for (const w of standalone) {
+    const r = w.run({ rounds, node26: flag('--no-node26') ? null : paths.node26 })
+    console.log(r.text + '\n')
+    own[w.name] = r.data
+  }
   fs.mkdirSync(path.join(__dirname, 'build'), { recursive: true })
-  fs.writeFileSync(path.join(__dirname, 'build', 'results.json'), JSON.stringify({ header, runs }, null, 2))
+  fs.writeFileSync(path.join(__dirname, 'build', 'results.json'), JSON.stringify({ header, runs, ...own }, null, 2))
 }
