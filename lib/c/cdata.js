@@ -414,9 +414,10 @@ function toInt(v, t, where) {
     case 'boolean':
       return v ? 1 : 0
     case 'object':
+      // An integer or bool cdata (a bool is an integer in C: CCX(I, B) in LuaJIT).
       if (v instanceof Box && v[CT].base.kind !== 'float') {
         const x = v.value
-        if (typeof x !== 'boolean') return toInt(x, t, where)
+        return typeof x === 'boolean' ? +x : toInt(x, t, where)
       }
   }
   throw cannot(v, t, where)
@@ -445,7 +446,7 @@ function toBigInt(v, t, where) {
     case 'object':
       if (v instanceof Box && v[CT].base.kind !== 'float') {
         const x = v.value
-        if (typeof x !== 'boolean') return toBigInt(x, t, where)
+        return typeof x === 'boolean' ? BigInt(x) : toBigInt(x, t, where)
       }
   }
   throw cannot(v, t, where)
@@ -456,7 +457,7 @@ function toFloat(v, t, where) {
   if (typeof v === 'bigint') return Number(v)
   if (v instanceof Box) {
     const x = v.value
-    if (typeof x === 'number' || typeof x === 'bigint') return Number(x)
+    if (typeof x === 'number' || typeof x === 'bigint' || typeof x === 'boolean') return Number(x)
   }
   throw cannot(v, t, where)
 }
