@@ -1133,22 +1133,7 @@ function locateElement(p, i, size, what) {
       return o
     }
   }
-  const a = p[kA]
-  if (typeof a === 'number') {
-    // Within one page: the page's view from the cache, no array made.
-    const x = a + i * size
-    if (x > 0 && x <= MAX_SAFE) {
-      const pw = pageOf(x, size)
-      if (pw !== undefined) {
-        const po = x - Math.floor(x / PAGE) * PAGE
-        p[kW] = pw
-        p[kWO] = po - i * size
-        p[kWN] = PAGE
-        return po
-      }
-    }
-  }
-  const [w, o] = mapAddress(addAddress(a, i * size), size, what)
+  const [w, o] = mapAddress(addAddress(p[kA], i * size), size, what)
   p[kW] = w
   p[kWO] = o - i * size
   p[kWN] = w.byteLength
