@@ -1,14 +1,15 @@
 'use strict'
 
-// CIFs and calls: a CIF's private state (stamped on the Buffer prepCif
-// returned), the fast path's records, and call, bind and callAsync. A call
-// is checked in full once (fill), recorded, and repeated through the
-// native slot while the same Buffers come back unchanged (repeat, run).
-// What the native side trusts this file to have checked: see
-// lib/CONTRACT.md §4 (call, bind) and §5 (callAsync).
+// CIFs and calls: a CIF's private state (stamped on the Buffer prepared
+// here), the fast path's records, and call, bind and callAsync. A call is
+// checked in full once (fill), recorded, and repeated through the native
+// slot while the same Buffers come back unchanged (repeat, run). What the
+// native side trusts this file to have checked: see lib/CONTRACT.md §3
+// (prepCif), §4 (call, bind) and §5 (callAsync).
 
 const {
   native,
+  info,
   raw,
   shared,
   isView,
@@ -18,6 +19,7 @@ const {
   checkNotDetached,
   arrayBufferResizable,
   isSharedArrayBuffer,
+  Uint8ArrayOf,
   EMPTY_GUARD,
   sizeof,
   counted,
@@ -26,26 +28,94 @@ const { fail, renamed, describe } = require('./errors.js')
 const { fnAddress, isPointerBuffer, pointeeTable } = require('./pointer.js')
 const { typeAddress } = require('./types.js')
 
-const { CifState, pointees, controlCell, callFast } = shared
+const { CifState, pointees, controlCell, callFast, FastBuffer } = shared
+
+/** A fast-path slot's layout: `{ size, align }` (src/napi/call.rs). */
+const SLOT = info.slot
+const CIF_BYTES = sizeof.ffi_cif
+
+/**
+ * Where the fast path's slots and the CIFs' argument-type arrays live:
+ * carved out of ArrayBuffers that only this file holds, so that no caller
+ * can read, write or transfer them (a write could redirect a call), and
+ * given back to V8 with the last record or CIF holding a view of them, by
+ * the collector itself (no finalizer, so a synchronous loop making CIFs
+ * holds no more memory than its live CIFs pin). A Node Buffer per slot and
+ * per type array cost as much as the rest of `CIF` together.
+ */
+const AREA_BYTES = 8192
+/** The ArrayBuffer carved from, where its aligned bytes start, their address, how many, how many used. */
+let areaBuffer
+let areaBase = 0
+let areaAddress = 0
+let areaBytes = 0
+let areaUsed = 0
+/** The address of the bytes the last `carve` returned. */
+let carvedAddress = 0
+
+/**
+ * `n` fresh zeroed bytes, `SLOT.align`ed, as a view no caller ever holds;
+ * their address in `carvedAddress`. What does not fit the current area
+ * opens a new one (of its own size, if larger than an area).
+ */
+function carve(n) {
+  n = Math.ceil(n / SLOT.align) * SLOT.align
+  if (areaUsed + n > areaBytes) {
+    areaBytes = Math.max(n, AREA_BYTES)
+    areaBuffer = new ArrayBuffer(areaBytes + SLOT.align)
+    const address = raw.bufferAddress(new Uint8ArrayOf(areaBuffer))
+    areaBase = (SLOT.align - (address % SLOT.align)) % SLOT.align
+    areaAddress = address + areaBase
+    areaUsed = 0
+  }
+  const at = areaUsed
+  areaUsed += n
+  carvedAddress = areaAddress + at
+  return new Uint8ArrayOf(areaBuffer, areaBase + at, n)
+}
 
 // The CifState stamp and what it holds: see lib/CONTRACT.md §1 and §3.
 function prepare(name, abiValue, nfixed, rType, aTypes) {
   const addrs = [typeAddress(rType, `${name}: the return type`)]
   for (let i = 0; i < aTypes.length; i++) addrs.push(typeAddress(aTypes[i], `${name}: argument type ${i}`))
-  const [cif, argTypes, slot, argSizes] = native.prepCif(abiValue, nfixed, addrs)
+  // The ffi_cif in a Buffer over an ArrayBuffer of its own (the caller's);
+  // the CIF's first slot and its argument-type array in carved bytes.
+  const cif = new FastBuffer(new ArrayBuffer(CIF_BYTES), 0, CIF_BYTES)
+  const slot = carve(SLOT.size + aTypes.length * sizeof.pointer)
+  const slotAddress = carvedAddress
+  const address = raw.prepCif(abiValue, nfixed, addrs, cif, slot)
   const entry = {
     variadic: nfixed !== undefined,
-    address: raw.bufferAddress(cif),
+    address,
     guard: guardOf(cif),
-    argSizes,
-    keep: [argTypes, rType, aTypes],
+    keep: [slot, rType, aTypes],
+    /** bytes rValue needs, and each argument's size: read when first needed (`sizesOf`) */
+    rsize: -1,
+    argSizes: undefined,
     /** the record of the call before the last one (see `slowCall`), made when needed */
     previous: undefined,
+    // What ffi.stats() counts the CIF by: an empty object that lives as
+    // long as the CIF's state, not the CIF itself. V8 keeps a
+    // FinalizationRegistry's targets alive through young-generation
+    // collections, and with the CIF as the target its whole graph (its
+    // ArrayBuffer first) went to the old generation: about 1 µs per CIF
+    // made in a loop.
+    counted: counted('cifs', {}),
   }
   // The stamp holds the record of the last call checked in full, so that
   // `call` reaches it in one read; the record holds the CIF's entry.
-  new CifState(cif, record(slot, entry))
-  return counted('cifs', cif)
+  new CifState(cif, record(slot, slotAddress, entry))
+  return cif
+}
+
+/** A CIF's argument sizes (and `entry.rsize`), read from the prepared CIF once. */
+function sizesOf(entry) {
+  if (entry.argSizes === undefined) {
+    const sizes = native.cifSizes(entry.address)
+    entry.rsize = sizes[0]
+    entry.argSizes = sizes.slice(1)
+  }
+  return entry.argSizes
 }
 
 /**
@@ -54,18 +124,21 @@ function prepare(name, abiValue, nfixed, rType, aTypes) {
  */
 const UNSET = Symbol('unset')
 
+/** A record's `live` before its first fill. */
+const NO_VIEWS = Object.freeze([])
+
 /**
  * The fast path's record of a call checked in full, around its slot (the
- * native copy of that call, which `fill` writes): a CIF has two (its last
- * call, which its stamp holds, and the one before, which its entry holds),
- * and each bound call has one. Every record is made here, so all have one
- * shape and the fast path stays monomorphic. `entry` is the CIF's (see
- * `prepare`); `cif` is its guard, over the CIF's bytes.
+ * native copy of that call, which `fill` writes, at `slotAddress`): a CIF
+ * has two (its last call, which its stamp holds, and the one before, which
+ * its entry holds), and each bound call has one. Every record is made here,
+ * so all have one shape and the fast path stays monomorphic. `entry` is the
+ * CIF's (see `prepare`); `cif` is its guard, over the CIF's bytes.
  */
-function record(slot, entry) {
+function record(slot, slotAddress, entry) {
   return {
     slot,
-    slotAddress: raw.bufferAddress(slot),
+    slotAddress,
     entry,
     cif: entry.guard,
     // An empty record never matches a call.
@@ -81,8 +154,14 @@ function record(slot, entry) {
     table: undefined,
     version: -1,
     /** guards over the other ArrayBuffers that hold arguments (see `liveViews`) */
-    live: [],
+    live: NO_VIEWS,
   }
+}
+
+/** A new record of `entry`'s CIF, in a slot of its own. */
+function newRecord(entry) {
+  const slot = carve(SLOT.size)
+  return record(slot, carvedAddress, entry)
 }
 
 function CIF(...args) {
@@ -131,7 +210,8 @@ function checkAttached(table, what) {
  * foreign memory have no length to check.
  */
 function checkStorage(table, entry, what) {
-  const sizes = entry.argSizes
+  if (table.map.size === 0) return
+  const sizes = sizesOf(entry)
   for (let i = 0; i < sizes.length; i++) {
     const stored = table.map.get(i * sizeof.pointer)
     if (stored === undefined) continue
@@ -205,7 +285,7 @@ function slowCall(cif, last, fn, rValue, aValues) {
   if (c.fn !== UNSET) {
     // The last call's record becomes the second; the second's (its slot)
     // is filled for this call, emptied first in case the checks throw.
-    c = s.previous === undefined ? record(native.newSlot(), s) : s.previous
+    c = s.previous === undefined ? newRecord(s) : s.previous
     c.fn = UNSET
     s.previous = last
     CifState.set(cif, c)
@@ -308,7 +388,7 @@ function liveViews(table, aValues) {
  */
 function bind(cif, fn, rValue, aValues) {
   const entry = cifEntry(cif, 'ffi.bind')
-  const c = record(native.newSlot(), entry)
+  const c = newRecord(entry)
   fill(c, entry, fn, rValue, aValues, 'ffi.bind')
   return function bound() {
     try {

@@ -315,6 +315,7 @@ module.exports = {
   isSharedArrayBuffer,
   typedArrayIndexOf,
   utf8Slice,
+  Uint8ArrayOf,
   // guards
   EMPTY_GUARD,
   bytesOf,

@@ -62,6 +62,14 @@ pub fn info(env: Env) -> napi::Result<Js> {
         "BE"
     };
     cx.set(out, "endianness", cx.string(endianness)?)?;
+
+    // The layout of a fast-path slot, which lib/cif.js carves out of its
+    // own memory (see lib/CONTRACT.md §4).
+    let slot = cx.object()?;
+    use super::call::{SLOT_ALIGN, SLOT_SIZE};
+    cx.set(slot, "size", cx.f64(SLOT_SIZE as f64)?)?;
+    cx.set(slot, "align", cx.f64(SLOT_ALIGN as f64)?)?;
+    cx.set(out, "slot", slot)?;
     Ok(Js(out))
 }
 
