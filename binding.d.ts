@@ -124,9 +124,9 @@ export declare function offsetsOf(t: Js): Js
 
 /**
  * `{ readPointer, writePointer, readCString, readCStringAt, bufferAddress,
- * fillSlot, refillSlot, prepCif }`: the same functions as the `#[napi]`
- * ones of those names (`refillSlot` and `prepCif` have none), without
- * napi-rs's per-call bookkeeping.
+ * fillSlot, refillSlot, ownSlot, prepCif }`: the same functions as the
+ * `#[napi]` ones of those names (`refillSlot`, `ownSlot` and `prepCif`
+ * have none), without napi-rs's per-call bookkeeping.
  */
 export declare function rawHelpers(): Js
 

@@ -19,6 +19,11 @@ const {
   checkNotDetached,
   arrayBufferResizable,
   isSharedArrayBuffer,
+  typedArrayTag,
+  typedArrayBuffer,
+  typedArrayByteOffset,
+  typedArrayByteLength,
+  typedArraySet,
   Uint8ArrayOf,
   EMPTY_GUARD,
   sizeof,
@@ -30,7 +35,7 @@ const { typeAddress } = require('./types.js')
 
 const { CifState, pointees, controlCell, callFast, FastBuffer } = shared
 
-/** A fast-path slot's layout: `{ size, align }` (src/napi/call.rs). */
+/** A fast-path slot's layout: `{ size, align, resultAt, resultRoom }` (src/napi/call.rs). */
 const SLOT = info.slot
 const CIF_BYTES = sizeof.ffi_cif
 
@@ -92,6 +97,8 @@ function prepare(name, abiValue, nfixed, rType, aTypes) {
     /** bytes rValue needs, and each argument's size: read when first needed (`sizesOf`) */
     rsize: -1,
     argSizes: undefined,
+    /** the rValue of the last call that missed both records (see `slowCall`) */
+    seen: undefined,
     /** the record of the call before the last one (see `slowCall`), made when needed */
     previous: undefined,
     // What ffi.stats() counts the CIF by: an empty object that lives as
@@ -124,6 +131,13 @@ function sizesOf(entry) {
  */
 const UNSET = Symbol('unset')
 
+/**
+ * A record's `r` when its slot makes the call into the slot's own result
+ * room, which `runOwn` copies into the call's rValue: the slot holds no
+ * rValue, so any rValue that `ownFits` may take it (see `slowCall`).
+ */
+const OWN = Symbol('own result')
+
 /** A record's `live` before its first fill. */
 const NO_VIEWS = Object.freeze([])
 
@@ -155,6 +169,8 @@ function record(slot, slotAddress, entry) {
     version: -1,
     /** guards over the other ArrayBuffers that hold arguments (see `liveViews`) */
     live: NO_VIEWS,
+    /** a view of the slot's result room, the result's size long (made for `OWN`) */
+    out: undefined,
   }
 }
 
@@ -235,8 +251,9 @@ function attached(live) {
 }
 
 /**
- * The fast path, the one place a call is made from a record: if `c` is the
- * record of this very call (the same Buffers, compared by identity) and
+ * The fast path, the one place a call is made from a record (with
+ * `copies`, its twin for records in `OWN` mode): if `c` is the record of
+ * this very call (the same Buffers, compared by identity) and
  * nothing it checked has changed since (no Buffer detached or shrunk, no
  * writePointer into aValues), makes the call and returns true; else false,
  * and the caller checks in full. Every comparison is one that callFast
@@ -265,6 +282,52 @@ function run(c, rValue) {
   if (callFast() === true) native.takeResult(rValue)
 }
 
+/**
+ * Makes the call recorded in `c` with `r` `OWN` (compared by `copies`, or
+ * filled by `fill` for this call): into the slot's result room, then a
+ * copy into `rValue` by the intrinsic `set`, which reads `rValue`'s real
+ * length and never needs its address.
+ */
+function runOwn(c, rValue) {
+  controlCell[0] = c.slotAddress
+  if (callFast() === true) native.takeResult(rValue)
+  else typedArraySet(rValue, c.out)
+}
+
+/**
+ * Whether `rValue` may take `entry`'s result by a copy (`runOwn`): a
+ * Uint8Array (a Buffer) with room for the result, which fits a slot's
+ * result room. Anything else goes the way of a full check, with its errors.
+ */
+function ownFits(entry, rValue) {
+  if (typedArrayTag(rValue) !== 'Uint8Array') return false
+  const n = typedArrayByteLength(rValue)
+  if (entry.argSizes === undefined) sizesOf(entry)
+  return n > 0 && n >= entry.rsize && entry.rsize <= SLOT.resultRoom
+}
+
+/**
+ * `repeat` for a record in `OWN` mode: the same comparisons but for
+ * rValue, which the slot does not hold (see lib/CONTRACT.md §4); then
+ * makes the call and copies its result into `rValue`.
+ */
+function copies(c, fn, rValue, aValues) {
+  if (
+    c.r === OWN &&
+    c.fn === fn &&
+    c.a === aValues &&
+    c.cif.length !== 0 &&
+    c.ag.length === c.al &&
+    c.table.version === c.version &&
+    attached(c.live) &&
+    ownFits(c.entry, rValue)
+  ) {
+    runOwn(c, rValue)
+    return true
+  }
+  return false
+}
+
 function call(cif, fn, rValue, aValues) {
   const c = CifState.of(cif)
   if (c === undefined || !repeat(c, fn, rValue, aValues)) slowCall(cif, c, fn, rValue, aValues)
@@ -280,18 +343,29 @@ function slowCall(cif, last, fn, rValue, aValues) {
   // CIF shared by several functions of one signature (as a layer above
   // shares one per signature) alternates between them without a full
   // check each time.
-  if (s.previous !== undefined && repeat(s.previous, fn, rValue, aValues)) return
+  const p = s.previous
+  if (p !== undefined && repeat(p, fn, rValue, aValues)) return
+  // A call that differs from a record only by its rValue (a new one each
+  // call, say) is made into the slot's own result room and copied into
+  // rValue, whose address is never needed: a Buffer still on the V8 heap
+  // would be moved off it for one, at 15 times the cost of a call. An
+  // rValue that misses twice in a row is given a record of its own
+  // instead, as before (two rValues in turn then repeat both).
+  const fresh = rValue !== s.seen
+  s.seen = rValue
+  if (fresh && (copies(last, fn, rValue, aValues) || (p !== undefined && copies(p, fn, rValue, aValues)))) return
   let c = last
   if (c.fn !== UNSET) {
     // The last call's record becomes the second; the second's (its slot)
     // is filled for this call, emptied first in case the checks throw.
-    c = s.previous === undefined ? newRecord(s) : s.previous
+    c = p === undefined ? newRecord(s) : p
     c.fn = UNSET
     s.previous = last
     CifState.set(cif, c)
   }
-  fill(c, s, fn, rValue, aValues, 'ffi.call')
-  run(c, rValue)
+  fill(c, s, fn, rValue, aValues, 'ffi.call', fresh)
+  if (c.r === OWN) runOwn(c, rValue)
+  else run(c, rValue)
 }
 
 /** The names `fill`'s errors give its arguments, made once. */
@@ -303,14 +377,33 @@ function labels(what) {
 /**
  * Checks a call in full and records it in `c` (one of a CIF's two
  * records, or a bound call's) for the fast path: what a repeated call compares, and its slot.
- * What fillSlot leaves to these checks: see lib/CONTRACT.md §4.
+ * What fillSlot leaves to these checks: see lib/CONTRACT.md §4. With
+ * `own`, a call whose aValues the record holds unchanged and whose rValue
+ * is another one that `ownFits` puts the record in `OWN` mode (its caller
+ * then makes the call with `runOwn`).
  */
-function fill(c, entry, fn, rValue, aValues, what) {
+function fill(c, entry, fn, rValue, aValues, what, own) {
   const l = LABELS[what]
   if (c.a === aValues && c.ag.length === c.al && c.table.version === c.version && attached(c.live)) {
     // `repeat`'s comparisons but for fn and rValue hold: the slot holds this
     // call's CIF and aValues, checked and unchanged since, and only fn and
-    // rValue are checked and put in (see lib/CONTRACT.md §4, refillSlot).
+    // rValue are checked and put in (see lib/CONTRACT.md §4, refillSlot and ownSlot).
+    if (own && c.r !== rValue && ownFits(entry, rValue)) {
+      checkNotDetached(aValues, l.aValues)
+      try {
+        raw.ownSlot(c.slot, fnAddress(fn, l.fn))
+      } catch (err) {
+        throw renamed(err, what)
+      }
+      if (c.out === undefined) {
+        c.out = new Uint8ArrayOf(typedArrayBuffer(c.slot), typedArrayByteOffset(c.slot) + SLOT.resultAt, entry.rsize)
+      }
+      c.r = OWN
+      c.rg = EMPTY_GUARD
+      c.rl = 0
+      c.fn = fn
+      return
+    }
     checkNotDetached(rValue, l.rValue)
     checkNotDetached(aValues, l.aValues)
     try {
@@ -389,11 +482,11 @@ function liveViews(table, aValues) {
 function bind(cif, fn, rValue, aValues) {
   const entry = cifEntry(cif, 'ffi.bind')
   const c = newRecord(entry)
-  fill(c, entry, fn, rValue, aValues, 'ffi.bind')
+  fill(c, entry, fn, rValue, aValues, 'ffi.bind', false)
   return function bound() {
     try {
       if (repeat(c, fn, rValue, aValues)) return
-      fill(c, cifEntry(cif, 'ffi.bind'), fn, rValue, aValues, 'ffi.bind')
+      fill(c, cifEntry(cif, 'ffi.bind'), fn, rValue, aValues, 'ffi.bind', false)
       run(c, rValue)
     } catch (err) {
       throw renamed(err, 'ffi.bind')

@@ -22,9 +22,16 @@ use super::{env, napi_ok, Cx, Js};
 use crate::call::{Checked, Region, ResultBuf};
 use crate::error::Error;
 
-/// Bytes of a slot: its [`Checked`], rounded to a multiple of 16.
-pub const SLOT_SIZE: usize = std::mem::size_of::<Checked>().next_multiple_of(16);
-/// A slot's alignment.
+/// Where a slot's result room starts: after its [`Checked`], at a multiple
+/// of 16.
+pub const SLOT_RESULT_AT: usize = std::mem::size_of::<Checked>().next_multiple_of(16);
+/// Bytes of a slot's result room: where a call made by [`own_slot`] writes
+/// its result, for JavaScript to copy into `rValue` (the largest result
+/// that takes this way).
+pub const SLOT_RESULT_ROOM: usize = 32;
+/// Bytes of a slot: its [`Checked`], then its result room.
+pub const SLOT_SIZE: usize = SLOT_RESULT_AT + SLOT_RESULT_ROOM;
+/// A slot's alignment (its result room may hold any scalar).
 pub const SLOT_ALIGN: usize = 16;
 
 /// The environment that set up its fast path first (usually the main
@@ -295,4 +302,25 @@ pub(super) fn refill_slot(env: Env, slot: Js, fun: Js, rvalue: Js) -> napi::Resu
     // lib/CONTRACT.md §4); this thread's only reference to it.
     let call = unsafe { &mut *s.cast::<Checked>() };
     cx.check(call.refill(fun, rvalue))
+}
+
+/// Makes the call `slot` holds (filled by [`fill_slot`]) one with another
+/// `fun` whose result goes to the slot's own result room, where JavaScript
+/// copies it from into `rValue` (which this side then never sees, so that
+/// a Buffer still on the V8 heap is not moved off it for its address). The
+/// CIF and `aValues` stay, as in [`refill_slot`]; what it trusts JavaScript
+/// with: see lib/CONTRACT.md §4. A result larger than the room is refused.
+pub(super) fn own_slot(env: Env, slot: Js, fun: Js) -> napi::Result<()> {
+    let cx = Cx::new(&env);
+    let fun = cx.address(fun, &|| "ffi.call: fn".into())?;
+    let s = slot_bytes(&cx, slot)?;
+    let room = Region {
+        // SAFETY: SLOT_RESULT_AT + SLOT_RESULT_ROOM = SLOT_SIZE bytes are
+        // in the slot (checked).
+        ptr: unsafe { s.add(SLOT_RESULT_AT) },
+        len: SLOT_RESULT_ROOM,
+    };
+    // SAFETY: as in refill_slot.
+    let call = unsafe { &mut *s.cast::<Checked>() };
+    cx.check(call.refill(fun, room))
 }
