@@ -20,6 +20,13 @@ export declare function bufferAddress(buf: Js, what?: string | undefined | null)
 export declare function callAsync(cif: Js, fun: Js, rvalue: Js, avalues: Js, callback: Js, keepCif: Js, keepFn: Js, variadic: boolean): void
 
 /**
+ * `[result bytes, ...each argument's bytes]` of the prepared CIF at
+ * `cif`: what `rValue` needs (as a call checks it) and each argument's
+ * size (structs laid out by now).
+ */
+export declare function cifSizes(cif: Js): Js
+
+/**
  * Records that a closure's address left the module (index.js calls it the
  * first time JavaScript asks for the address): from then on C may hold it,
  * and the closure's code is kept if its environment ends.
@@ -112,25 +119,14 @@ export declare function lastError(): number
  */
 export declare function makeError(code: string, message: string): Js
 
-/** A new slot for a bound call (`ffi.bind`): each bound call repeats its own. */
-export declare function newSlot(): Js
-
 /** `ffi_get_struct_offsets` of the struct type at `t`. */
 export declare function offsetsOf(t: Js): Js
 
 /**
- * Prepares a CIF: `types` is `[rtype, ...atypes]` as addresses. Returns
- * `[cif, argTypeArray, slot, argSizes]`: Node-owned Buffers holding the
- * `ffi_cif`, the argument-type array it points to, and the fast path's
- * slot; then each argument's size in bytes (structs laid out by now).
- */
-export declare function prepCif(abi: Js, nfixed: Js, types: Js): Js
-
-/**
  * `{ readPointer, writePointer, readCString, readCStringAt, bufferAddress,
- * fillSlot, refillSlot }`: the same functions as the `#[napi]` ones of
- * those names (`refillSlot` has none), without napi-rs's per-call
- * bookkeeping.
+ * fillSlot, refillSlot, ownSlot, prepCif }`: the same functions as the
+ * `#[napi]` ones of those names (`refillSlot`, `ownSlot` and `prepCif`
+ * have none), without napi-rs's per-call bookkeeping.
  */
 export declare function rawHelpers(): Js
 

@@ -1,14 +1,15 @@
 'use strict'
 
-// CIFs and calls: a CIF's private state (stamped on the Buffer prepCif
-// returned), the fast path's records, and call, bind and callAsync. A call
-// is checked in full once (fill), recorded, and repeated through the
-// native slot while the same Buffers come back unchanged (repeat, run).
-// What the native side trusts this file to have checked: see
-// lib/CONTRACT.md §4 (call, bind) and §5 (callAsync).
+// CIFs and calls: a CIF's private state (stamped on the Buffer prepared
+// here), the fast path's records, and call, bind and callAsync. A call is
+// checked in full once (fill), recorded, and repeated through the native
+// slot while the same Buffers come back unchanged (repeat, run). What the
+// native side trusts this file to have checked: see lib/CONTRACT.md §3
+// (prepCif), §4 (call, bind) and §5 (callAsync).
 
 const {
   native,
+  info,
   raw,
   shared,
   isView,
@@ -18,6 +19,12 @@ const {
   checkNotDetached,
   arrayBufferResizable,
   isSharedArrayBuffer,
+  typedArrayTag,
+  typedArrayBuffer,
+  typedArrayByteOffset,
+  typedArrayByteLength,
+  typedArraySet,
+  Uint8ArrayOf,
   EMPTY_GUARD,
   sizeof,
   counted,
@@ -26,26 +33,96 @@ const { fail, renamed, describe } = require('./errors.js')
 const { fnAddress, isPointerBuffer, pointeeTable } = require('./pointer.js')
 const { typeAddress } = require('./types.js')
 
-const { CifState, pointees, controlCell, callFast } = shared
+const { CifState, pointees, controlCell, callFast, FastBuffer } = shared
+
+/** A fast-path slot's layout: `{ size, align, resultAt, resultRoom }` (src/napi/call.rs). */
+const SLOT = info.slot
+const CIF_BYTES = sizeof.ffi_cif
+
+/**
+ * Where the fast path's slots and the CIFs' argument-type arrays live:
+ * carved out of ArrayBuffers that only this file holds, so that no caller
+ * can read, write or transfer them (a write could redirect a call), and
+ * given back to V8 with the last record or CIF holding a view of them, by
+ * the collector itself (no finalizer, so a synchronous loop making CIFs
+ * holds no more memory than its live CIFs pin). A Node Buffer per slot and
+ * per type array cost as much as the rest of `CIF` together.
+ */
+const AREA_BYTES = 8192
+/** The ArrayBuffer carved from, where its aligned bytes start, their address, how many, how many used. */
+let areaBuffer
+let areaBase = 0
+let areaAddress = 0
+let areaBytes = 0
+let areaUsed = 0
+/** The address of the bytes the last `carve` returned. */
+let carvedAddress = 0
+
+/**
+ * `n` fresh zeroed bytes, `SLOT.align`ed, as a view no caller ever holds;
+ * their address in `carvedAddress`. What does not fit the current area
+ * opens a new one (of its own size, if larger than an area).
+ */
+function carve(n) {
+  n = Math.ceil(n / SLOT.align) * SLOT.align
+  if (areaUsed + n > areaBytes) {
+    areaBytes = Math.max(n, AREA_BYTES)
+    areaBuffer = new ArrayBuffer(areaBytes + SLOT.align)
+    const address = raw.bufferAddress(new Uint8ArrayOf(areaBuffer))
+    areaBase = (SLOT.align - (address % SLOT.align)) % SLOT.align
+    areaAddress = address + areaBase
+    areaUsed = 0
+  }
+  const at = areaUsed
+  areaUsed += n
+  carvedAddress = areaAddress + at
+  return new Uint8ArrayOf(areaBuffer, areaBase + at, n)
+}
 
 // The CifState stamp and what it holds: see lib/CONTRACT.md §1 and §3.
 function prepare(name, abiValue, nfixed, rType, aTypes) {
   const addrs = [typeAddress(rType, `${name}: the return type`)]
   for (let i = 0; i < aTypes.length; i++) addrs.push(typeAddress(aTypes[i], `${name}: argument type ${i}`))
-  const [cif, argTypes, slot, argSizes] = native.prepCif(abiValue, nfixed, addrs)
+  // The ffi_cif in a Buffer over an ArrayBuffer of its own (the caller's);
+  // the CIF's first slot and its argument-type array in carved bytes.
+  const cif = new FastBuffer(new ArrayBuffer(CIF_BYTES), 0, CIF_BYTES)
+  const slot = carve(SLOT.size + aTypes.length * sizeof.pointer)
+  const slotAddress = carvedAddress
+  const address = raw.prepCif(abiValue, nfixed, addrs, cif, slot)
   const entry = {
     variadic: nfixed !== undefined,
-    address: raw.bufferAddress(cif),
+    address,
     guard: guardOf(cif),
-    argSizes,
-    keep: [argTypes, rType, aTypes],
+    keep: [slot, rType, aTypes],
+    /** bytes rValue needs, and each argument's size: read when first needed (`sizesOf`) */
+    rsize: -1,
+    argSizes: undefined,
+    /** the rValue of the last call that missed both records (see `slowCall`) */
+    seen: undefined,
     /** the record of the call before the last one (see `slowCall`), made when needed */
     previous: undefined,
+    // What ffi.stats() counts the CIF by: an empty object that lives as
+    // long as the CIF's state, not the CIF itself. V8 keeps a
+    // FinalizationRegistry's targets alive through young-generation
+    // collections, and with the CIF as the target its whole graph (its
+    // ArrayBuffer first) went to the old generation: about 1 µs per CIF
+    // made in a loop.
+    counted: counted('cifs', {}),
   }
   // The stamp holds the record of the last call checked in full, so that
   // `call` reaches it in one read; the record holds the CIF's entry.
-  new CifState(cif, record(slot, entry))
-  return counted('cifs', cif)
+  new CifState(cif, record(slot, slotAddress, entry))
+  return cif
+}
+
+/** A CIF's argument sizes (and `entry.rsize`), read from the prepared CIF once. */
+function sizesOf(entry) {
+  if (entry.argSizes === undefined) {
+    const sizes = native.cifSizes(entry.address)
+    entry.rsize = sizes[0]
+    entry.argSizes = sizes.slice(1)
+  }
+  return entry.argSizes
 }
 
 /**
@@ -55,17 +132,27 @@ function prepare(name, abiValue, nfixed, rType, aTypes) {
 const UNSET = Symbol('unset')
 
 /**
- * The fast path's record of a call checked in full, around its slot (the
- * native copy of that call, which `fill` writes): a CIF has two (its last
- * call, which its stamp holds, and the one before, which its entry holds),
- * and each bound call has one. Every record is made here, so all have one
- * shape and the fast path stays monomorphic. `entry` is the CIF's (see
- * `prepare`); `cif` is its guard, over the CIF's bytes.
+ * A record's `r` when its slot makes the call into the slot's own result
+ * room, which `runOwn` copies into the call's rValue: the slot holds no
+ * rValue, so any rValue that `ownFits` may take it (see `slowCall`).
  */
-function record(slot, entry) {
+const OWN = Symbol('own result')
+
+/** A record's `live` before its first fill. */
+const NO_VIEWS = Object.freeze([])
+
+/**
+ * The fast path's record of a call checked in full, around its slot (the
+ * native copy of that call, which `fill` writes, at `slotAddress`): a CIF
+ * has two (its last call, which its stamp holds, and the one before, which
+ * its entry holds), and each bound call has one. Every record is made here,
+ * so all have one shape and the fast path stays monomorphic. `entry` is the
+ * CIF's (see `prepare`); `cif` is its guard, over the CIF's bytes.
+ */
+function record(slot, slotAddress, entry) {
   return {
     slot,
-    slotAddress: raw.bufferAddress(slot),
+    slotAddress,
     entry,
     cif: entry.guard,
     // An empty record never matches a call.
@@ -81,8 +168,16 @@ function record(slot, entry) {
     table: undefined,
     version: -1,
     /** guards over the other ArrayBuffers that hold arguments (see `liveViews`) */
-    live: [],
+    live: NO_VIEWS,
+    /** a view of the slot's result room, the result's size long (made for `OWN`) */
+    out: undefined,
   }
+}
+
+/** A new record of `entry`'s CIF, in a slot of its own. */
+function newRecord(entry) {
+  const slot = carve(SLOT.size)
+  return record(slot, carvedAddress, entry)
 }
 
 function CIF(...args) {
@@ -131,7 +226,8 @@ function checkAttached(table, what) {
  * foreign memory have no length to check.
  */
 function checkStorage(table, entry, what) {
-  const sizes = entry.argSizes
+  if (table.map.size === 0) return
+  const sizes = sizesOf(entry)
   for (let i = 0; i < sizes.length; i++) {
     const stored = table.map.get(i * sizeof.pointer)
     if (stored === undefined) continue
@@ -155,8 +251,9 @@ function attached(live) {
 }
 
 /**
- * The fast path, the one place a call is made from a record: if `c` is the
- * record of this very call (the same Buffers, compared by identity) and
+ * The fast path, the one place a call is made from a record (with
+ * `copies`, its twin for records in `OWN` mode): if `c` is the record of
+ * this very call (the same Buffers, compared by identity) and
  * nothing it checked has changed since (no Buffer detached or shrunk, no
  * writePointer into aValues), makes the call and returns true; else false,
  * and the caller checks in full. Every comparison is one that callFast
@@ -185,6 +282,52 @@ function run(c, rValue) {
   if (callFast() === true) native.takeResult(rValue)
 }
 
+/**
+ * Makes the call recorded in `c` with `r` `OWN` (compared by `copies`, or
+ * filled by `fill` for this call): into the slot's result room, then a
+ * copy into `rValue` by the intrinsic `set`, which reads `rValue`'s real
+ * length and never needs its address.
+ */
+function runOwn(c, rValue) {
+  controlCell[0] = c.slotAddress
+  if (callFast() === true) native.takeResult(rValue)
+  else typedArraySet(rValue, c.out)
+}
+
+/**
+ * Whether `rValue` may take `entry`'s result by a copy (`runOwn`): a
+ * Uint8Array (a Buffer) with room for the result, which fits a slot's
+ * result room. Anything else goes the way of a full check, with its errors.
+ */
+function ownFits(entry, rValue) {
+  if (typedArrayTag(rValue) !== 'Uint8Array') return false
+  const n = typedArrayByteLength(rValue)
+  if (entry.argSizes === undefined) sizesOf(entry)
+  return n > 0 && n >= entry.rsize && entry.rsize <= SLOT.resultRoom
+}
+
+/**
+ * `repeat` for a record in `OWN` mode: the same comparisons but for
+ * rValue, which the slot does not hold (see lib/CONTRACT.md §4); then
+ * makes the call and copies its result into `rValue`.
+ */
+function copies(c, fn, rValue, aValues) {
+  if (
+    c.r === OWN &&
+    c.fn === fn &&
+    c.a === aValues &&
+    c.cif.length !== 0 &&
+    c.ag.length === c.al &&
+    c.table.version === c.version &&
+    attached(c.live) &&
+    ownFits(c.entry, rValue)
+  ) {
+    runOwn(c, rValue)
+    return true
+  }
+  return false
+}
+
 function call(cif, fn, rValue, aValues) {
   const c = CifState.of(cif)
   if (c === undefined || !repeat(c, fn, rValue, aValues)) slowCall(cif, c, fn, rValue, aValues)
@@ -200,18 +343,29 @@ function slowCall(cif, last, fn, rValue, aValues) {
   // CIF shared by several functions of one signature (as a layer above
   // shares one per signature) alternates between them without a full
   // check each time.
-  if (s.previous !== undefined && repeat(s.previous, fn, rValue, aValues)) return
+  const p = s.previous
+  if (p !== undefined && repeat(p, fn, rValue, aValues)) return
+  // A call that differs from a record only by its rValue (a new one each
+  // call, say) is made into the slot's own result room and copied into
+  // rValue, whose address is never needed: a Buffer still on the V8 heap
+  // would be moved off it for one, at 15 times the cost of a call. An
+  // rValue that misses twice in a row is given a record of its own
+  // instead, as before (two rValues in turn then repeat both).
+  const fresh = rValue !== s.seen
+  s.seen = rValue
+  if (fresh && (copies(last, fn, rValue, aValues) || (p !== undefined && copies(p, fn, rValue, aValues)))) return
   let c = last
   if (c.fn !== UNSET) {
     // The last call's record becomes the second; the second's (its slot)
     // is filled for this call, emptied first in case the checks throw.
-    c = s.previous === undefined ? record(native.newSlot(), s) : s.previous
+    c = p === undefined ? newRecord(s) : p
     c.fn = UNSET
     s.previous = last
     CifState.set(cif, c)
   }
-  fill(c, s, fn, rValue, aValues, 'ffi.call')
-  run(c, rValue)
+  fill(c, s, fn, rValue, aValues, 'ffi.call', fresh)
+  if (c.r === OWN) runOwn(c, rValue)
+  else run(c, rValue)
 }
 
 /** The names `fill`'s errors give its arguments, made once. */
@@ -223,14 +377,33 @@ function labels(what) {
 /**
  * Checks a call in full and records it in `c` (one of a CIF's two
  * records, or a bound call's) for the fast path: what a repeated call compares, and its slot.
- * What fillSlot leaves to these checks: see lib/CONTRACT.md §4.
+ * What fillSlot leaves to these checks: see lib/CONTRACT.md §4. With
+ * `own`, a call whose aValues the record holds unchanged and whose rValue
+ * is another one that `ownFits` puts the record in `OWN` mode (its caller
+ * then makes the call with `runOwn`).
  */
-function fill(c, entry, fn, rValue, aValues, what) {
+function fill(c, entry, fn, rValue, aValues, what, own) {
   const l = LABELS[what]
   if (c.a === aValues && c.ag.length === c.al && c.table.version === c.version && attached(c.live)) {
     // `repeat`'s comparisons but for fn and rValue hold: the slot holds this
     // call's CIF and aValues, checked and unchanged since, and only fn and
-    // rValue are checked and put in (see lib/CONTRACT.md §4, refillSlot).
+    // rValue are checked and put in (see lib/CONTRACT.md §4, refillSlot and ownSlot).
+    if (own && c.r !== rValue && ownFits(entry, rValue)) {
+      checkNotDetached(aValues, l.aValues)
+      try {
+        raw.ownSlot(c.slot, fnAddress(fn, l.fn))
+      } catch (err) {
+        throw renamed(err, what)
+      }
+      if (c.out === undefined) {
+        c.out = new Uint8ArrayOf(typedArrayBuffer(c.slot), typedArrayByteOffset(c.slot) + SLOT.resultAt, entry.rsize)
+      }
+      c.r = OWN
+      c.rg = EMPTY_GUARD
+      c.rl = 0
+      c.fn = fn
+      return
+    }
     checkNotDetached(rValue, l.rValue)
     checkNotDetached(aValues, l.aValues)
     try {
@@ -308,12 +481,12 @@ function liveViews(table, aValues) {
  */
 function bind(cif, fn, rValue, aValues) {
   const entry = cifEntry(cif, 'ffi.bind')
-  const c = record(native.newSlot(), entry)
-  fill(c, entry, fn, rValue, aValues, 'ffi.bind')
+  const c = newRecord(entry)
+  fill(c, entry, fn, rValue, aValues, 'ffi.bind', false)
   return function bound() {
     try {
       if (repeat(c, fn, rValue, aValues)) return
-      fill(c, cifEntry(cif, 'ffi.bind'), fn, rValue, aValues, 'ffi.bind')
+      fill(c, cifEntry(cif, 'ffi.bind'), fn, rValue, aValues, 'ffi.bind', false)
       run(c, rValue)
     } catch (err) {
       throw renamed(err, 'ffi.bind')

@@ -37,6 +37,7 @@ const arrayBufferResizable = resizableDescriptor ? uncurry(resizableDescriptor.g
 const { isSharedArrayBuffer } = require('node:util').types
 const isView = ArrayBuffer.isView
 const typedArrayIndexOf = uncurry(TypedArrayPrototype.indexOf)
+const typedArraySet = uncurry(TypedArrayPrototype.set)
 // Node's UTF-8 decoder (the one napi_create_string_utf8 uses), bounds
 // checked against the view's real length; absent, readCString stays native.
 const utf8Slice = typeof Buffer.prototype.utf8Slice === 'function' ? uncurry(Buffer.prototype.utf8Slice) : undefined
@@ -309,12 +310,16 @@ module.exports = {
   // intrinsics
   isView,
   typedArrayTag,
+  typedArrayBuffer,
+  typedArrayByteOffset,
   typedArrayByteLength,
+  typedArraySet,
   arrayBufferByteLength,
   arrayBufferResizable,
   isSharedArrayBuffer,
   typedArrayIndexOf,
   utf8Slice,
+  Uint8ArrayOf,
   // guards
   EMPTY_GUARD,
   bytesOf,

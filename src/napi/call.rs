@@ -1,6 +1,7 @@
 //! The synchronous call (`ffi.call`, `ffi.bind`) and its fast path.
-//! JavaScript keeps, per CIF, a slot (an opaque Buffer that only this layer
-//! writes) describing the last call it checked in full.
+//! JavaScript keeps, per CIF, a slot (bytes that only this layer writes,
+//! carved by `lib/cif.js` from memory no caller can reach) describing the
+//! last call it checked in full.
 //! When the next call has the same Buffers, JavaScript writes the slot's
 //! address into this thread's control cell and calls `callFast`, a raw
 //! N-API function of no arguments: no conversion, no Buffer lookup.
@@ -21,8 +22,17 @@ use super::{env, napi_ok, Cx, Js};
 use crate::call::{Checked, Region, ResultBuf};
 use crate::error::Error;
 
-/// Bytes of a slot Buffer.
-pub const SLOT_SIZE: usize = std::mem::size_of::<Checked>();
+/// Where a slot's result room starts: after its [`Checked`], at a multiple
+/// of 16.
+pub const SLOT_RESULT_AT: usize = std::mem::size_of::<Checked>().next_multiple_of(16);
+/// Bytes of a slot's result room: where a call made by [`own_slot`] writes
+/// its result, for JavaScript to copy into `rValue` (the largest result
+/// that takes this way).
+pub const SLOT_RESULT_ROOM: usize = 32;
+/// Bytes of a slot: its [`Checked`], then its result room.
+pub const SLOT_SIZE: usize = SLOT_RESULT_AT + SLOT_RESULT_ROOM;
+/// A slot's alignment (its result room may hold any scalar).
+pub const SLOT_ALIGN: usize = 16;
 
 /// The environment that set up its fast path first (usually the main
 /// thread's), with its thread's state: its calls find that state by
@@ -248,14 +258,6 @@ pub fn shared_state(env: Env, value: Option<Js>) -> napi::Result<Js> {
     Ok(value)
 }
 
-/// A new slot for a bound call (`ffi.bind`): each bound call repeats its own.
-#[napi]
-pub fn new_slot(env: Env) -> napi::Result<Js> {
-    let cx = Cx::new(&env);
-    let (slot, _) = cx.node_buffer(SLOT_SIZE)?;
-    Ok(Js(slot))
-}
-
 /// Checks a call in full and, if it passes, records it in `slot` for the
 /// fast path (JavaScript then calls `callFast`).
 #[napi]
@@ -272,17 +274,16 @@ pub fn fill_slot(
     let cx = Cx::new(&env);
     let call = super::call_async::checked(&cx, cif, fun, rvalue, avalues, variadic)?;
     let s = slot_bytes(&cx, slot)?;
-    // SAFETY: the slot Buffer has SLOT_SIZE bytes and is aligned (checked;
-    // Node allocates it with malloc), so call_fast can read it in place.
+    // SAFETY: the slot has SLOT_SIZE bytes and is aligned (checked), so
+    // call_fast can read it in place.
     unsafe { s.cast::<Checked>().write(call) };
     Ok(())
 }
 
-/// A slot Buffer's bytes: at least SLOT_SIZE of them, aligned for a
-/// [`Checked`].
+/// A slot's bytes: at least SLOT_SIZE of them, aligned to SLOT_ALIGN.
 fn slot_bytes(cx: &Cx, slot: Js) -> napi::Result<*mut u8> {
     let s: Region = cx.view(slot, &|| "ffi.call: slot".into())?;
-    if s.len < SLOT_SIZE || !(s.ptr as usize).is_multiple_of(std::mem::align_of::<Checked>()) {
+    if s.len < SLOT_SIZE || !(s.ptr as usize).is_multiple_of(SLOT_ALIGN) {
         return Err(cx.throw(Error::InvalidCif("ffi.call: not a slot".into())));
     }
     Ok(s.ptr)
@@ -301,4 +302,25 @@ pub(super) fn refill_slot(env: Env, slot: Js, fun: Js, rvalue: Js) -> napi::Resu
     // lib/CONTRACT.md §4); this thread's only reference to it.
     let call = unsafe { &mut *s.cast::<Checked>() };
     cx.check(call.refill(fun, rvalue))
+}
+
+/// Makes the call `slot` holds (filled by [`fill_slot`]) one with another
+/// `fun` whose result goes to the slot's own result room, where JavaScript
+/// copies it from into `rValue` (which this side then never sees, so that
+/// a Buffer still on the V8 heap is not moved off it for its address). The
+/// CIF and `aValues` stay, as in [`refill_slot`]; what it trusts JavaScript
+/// with: see lib/CONTRACT.md §4. A result larger than the room is refused.
+pub(super) fn own_slot(env: Env, slot: Js, fun: Js) -> napi::Result<()> {
+    let cx = Cx::new(&env);
+    let fun = cx.address(fun, &|| "ffi.call: fn".into())?;
+    let s = slot_bytes(&cx, slot)?;
+    let room = Region {
+        // SAFETY: SLOT_RESULT_AT + SLOT_RESULT_ROOM = SLOT_SIZE bytes are
+        // in the slot (checked).
+        ptr: unsafe { s.add(SLOT_RESULT_AT) },
+        len: SLOT_RESULT_ROOM,
+    };
+    // SAFETY: as in refill_slot.
+    let call = unsafe { &mut *s.cast::<Checked>() };
+    cx.check(call.refill(fun, room))
 }

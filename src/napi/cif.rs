@@ -3,15 +3,16 @@
 //! Buffer of at least `sizeof(ffi_type)` bytes) and keeps them all alive:
 //! see lib/CONTRACT.md §3.
 
-use std::mem::size_of;
+use std::mem::{align_of, size_of, size_of_val};
 use std::ptr::NonNull;
 
 use libffi_sys::{ffi_cif, ffi_type};
-use napi::Env;
+use napi::{sys, Env};
 use napi_derive::napi;
 
 use super::{Cx, Js};
 use crate::cif::{self, Signature};
+use crate::error::Error;
 use crate::types;
 
 /// Resolves and checks the types; the return type first.
@@ -35,12 +36,19 @@ fn checked_types(cx: &Cx, ctx: &str, types_: Js) -> napi::Result<Vec<*mut ffi_ty
         .collect()
 }
 
-/// Prepares a CIF: `types` is `[rtype, ...atypes]` as addresses. Returns
-/// `[cif, argTypeArray, slot, argSizes]`: Node-owned Buffers holding the
-/// `ffi_cif`, the argument-type array it points to, and the fast path's
-/// slot; then each argument's size in bytes (structs laid out by now).
-#[napi]
-pub fn prep_cif(env: Env, abi: Js, nfixed: Js, types_: Js) -> napi::Result<Js> {
+/// Prepares a CIF: `types` is `[rtype, ...atypes]` as addresses; `cif` is
+/// the Buffer that will hold the `ffi_cif` and `area` the bytes that hold
+/// the argument-type array, after a slot's (both made by JavaScript: see
+/// lib/CONTRACT.md §3). Returns the `ffi_cif`'s address. `prepCif` in
+/// `rawHelpers()`.
+pub(super) fn prep_cif(
+    env: Env,
+    abi: Js,
+    nfixed: Js,
+    types_: Js,
+    cif: Js,
+    area: Js,
+) -> napi::Result<sys::napi_value> {
     let cx = Cx::new(&env);
     let variadic = !cx.is_undefined(nfixed)?;
     let ctx = if variadic { "ffi.CIFVar" } else { "ffi.CIF" };
@@ -55,25 +63,49 @@ pub fn prep_cif(env: Env, abi: Js, nfixed: Js, types_: Js) -> napi::Result<Js> {
     };
     let all = checked_types(&cx, ctx, types_)?;
     let (rtype, atypes) = (all[0], &all[1..]);
-
-    let (cif_buf, cif_mem) = cx.node_buffer(size_of::<ffi_cif>())?;
     let n = atypes.len();
-    let (at_buf, at_mem) = cx.node_buffer(n.max(1) * size_of::<*mut ffi_type>())?;
-    // SAFETY: `at_mem` is a fresh Node Buffer of n pointers (malloc-aligned),
-    // kept alive by JavaScript as long as the CIF Buffer.
-    let at = unsafe { std::slice::from_raw_parts_mut(at_mem.cast::<*mut ffi_type>(), n) };
+
+    let c = cx.view(cif, &|| format!("{ctx}: cif"))?;
+    let a = cx.view(area, &|| format!("{ctx}: area"))?;
+    let at_offset = super::call::SLOT_SIZE;
+    if c.len < size_of::<ffi_cif>()
+        || !(c.ptr as usize).is_multiple_of(align_of::<ffi_cif>())
+        || a.len < at_offset + size_of_val(atypes)
+        || !(a.ptr as usize).is_multiple_of(super::call::SLOT_ALIGN)
+    {
+        return Err(cx.throw(Error::Internal(format!(
+            "{ctx}: internal error (the CIF's memory is too small or misaligned)"
+        ))));
+    }
+    // SAFETY: `area` has room for n pointers at `at_offset`, a multiple of
+    // SLOT_ALIGN (checked), in memory only this module reaches, kept alive
+    // by JavaScript as long as the CIF Buffer (lib/CONTRACT.md §3).
+    let at =
+        unsafe { std::slice::from_raw_parts_mut(a.ptr.add(at_offset).cast::<*mut ffi_type>(), n) };
     at.copy_from_slice(atypes);
-    // SAFETY: `cif_mem` is a fresh, malloc-aligned Buffer of sizeof(ffi_cif);
-    // the types passed check_type and JavaScript keeps them alive.
-    cx.check(unsafe { cif::prepare(cif_mem.cast(), Signature { abi, nfixed }, rtype, at) })?;
-    let (slot, _) = cx.node_buffer(super::call::SLOT_SIZE)?;
-    let sizes = atypes
-        .iter()
-        // SAFETY: checked types, laid out by ffi_prep_cif.
-        .map(|&t| cx.f64(unsafe { (*t).size } as f64))
-        .collect::<napi::Result<Vec<_>>>()?;
-    let sizes = cx.array(&sizes)?;
-    cx.array(&[cif_buf, at_buf, slot, sizes]).map(Js)
+    // SAFETY: `cif` has sizeof(ffi_cif) aligned bytes (checked); the types
+    // passed check_type and JavaScript keeps them alive.
+    cx.check(unsafe { cif::prepare(c.ptr.cast(), Signature { abi, nfixed }, rtype, at) })?;
+    cx.address_value(c.ptr as usize)
+}
+
+/// `[result bytes, ...each argument's bytes]` of the prepared CIF at
+/// `cif`: what `rValue` needs (as a call checks it) and each argument's
+/// size (structs laid out by now).
+#[napi]
+pub fn cif_sizes(env: Env, cif: Js) -> napi::Result<Js> {
+    let cx = Cx::new(&env);
+    let cif = cx.address(cif, &|| "ffi.call: cif".into())? as *mut ffi_cif;
+    // SAFETY: the address of an attached CIF that prepCif prepared, its
+    // types kept alive (lib/CONTRACT.md §3).
+    let needs = unsafe { cif::needs(cif) };
+    let mut sizes = vec![cx.f64(needs.rvalue as f64)?];
+    for i in 0..needs.nargs {
+        // SAFETY: as above: a prepared CIF has nargs live argument types.
+        let size = unsafe { (**(*cif).arg_types.add(i)).size };
+        sizes.push(cx.f64(size as f64)?);
+    }
+    cx.array(&sizes).map(Js)
 }
 
 /// `[size, alignment, type code]` of the type description at `t` (checked

@@ -62,6 +62,16 @@ pub fn info(env: Env) -> napi::Result<Js> {
         "BE"
     };
     cx.set(out, "endianness", cx.string(endianness)?)?;
+
+    // The layout of a fast-path slot, which lib/cif.js carves out of its
+    // own memory (see lib/CONTRACT.md §4).
+    let slot = cx.object()?;
+    use super::call::{SLOT_ALIGN, SLOT_RESULT_AT, SLOT_RESULT_ROOM, SLOT_SIZE};
+    cx.set(slot, "size", cx.f64(SLOT_SIZE as f64)?)?;
+    cx.set(slot, "align", cx.f64(SLOT_ALIGN as f64)?)?;
+    cx.set(slot, "resultAt", cx.f64(SLOT_RESULT_AT as f64)?)?;
+    cx.set(slot, "resultRoom", cx.f64(SLOT_RESULT_ROOM as f64)?)?;
+    cx.set(out, "slot", slot)?;
     Ok(Js(out))
 }
 

@@ -4,7 +4,8 @@
 //! 100 ns, several times the helper's own work); these go straight from
 //! `napi_get_cb_info` to the same code. `rawHelpers()` returns them. They
 //! trust JavaScript exactly as their `#[napi]` twins do: see
-//! lib/CONTRACT.md §4 (`fillSlot`) and §7.
+//! lib/CONTRACT.md §3 (`prepCif`), §4 (`fillSlot`, `refillSlot`,
+//! `ownSlot`) and §7.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
@@ -12,7 +13,7 @@ use std::ptr;
 use napi::{sys, Env, Status};
 use napi_derive::napi;
 
-use super::{call, napi_ok, pointer, Cx, Js};
+use super::{call, cif, napi_ok, pointer, Cx, Js};
 
 /// At most this many arguments are read.
 const MAX_ARGS: usize = 7;
@@ -170,16 +171,39 @@ unsafe extern "C" fn refill_slot(
     unsafe { run(env, info, f) }
 }
 
+/// `ownSlot(slot, fnAddress)`: raw only (see lib/CONTRACT.md §4).
+unsafe extern "C" fn own_slot(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    let f = |env: Env, a: [Js; MAX_ARGS]| {
+        call::own_slot(env, a[0], a[1])?;
+        undefined(env)
+    };
+    // SAFETY: the callback's own env and info.
+    unsafe { run(env, info, f) }
+}
+
+/// `prepCif(abi, nfixed, types, cif, area)`: raw only (see lib/CONTRACT.md §3).
+unsafe extern "C" fn prep_cif(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    let f = |env: Env, a: [Js; MAX_ARGS]| cif::prep_cif(env, a[0], a[1], a[2], a[3], a[4]);
+    // SAFETY: the callback's own env and info.
+    unsafe { run(env, info, f) }
+}
+
 /// `{ readPointer, writePointer, readCString, readCStringAt, bufferAddress,
-/// fillSlot, refillSlot }`: the same functions as the `#[napi]` ones of
-/// those names (`refillSlot` has none), without napi-rs's per-call
-/// bookkeeping.
+/// fillSlot, refillSlot, ownSlot, prepCif }`: the same functions as the
+/// `#[napi]` ones of those names (`refillSlot`, `ownSlot` and `prepCif`
+/// have none), without napi-rs's per-call bookkeeping.
 #[napi]
 pub fn raw_helpers(env: Env) -> napi::Result<Js> {
     let cx = Cx::new(&env);
     let out = cx.object()?;
     type Callback = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
-    let all: [(&str, Callback); 7] = [
+    let all: [(&str, Callback); 9] = [
         ("readPointer", read_pointer),
         ("writePointer", write_pointer),
         ("readCString", read_c_string),
@@ -187,6 +211,8 @@ pub fn raw_helpers(env: Env) -> napi::Result<Js> {
         ("bufferAddress", buffer_address),
         ("fillSlot", fill_slot),
         ("refillSlot", refill_slot),
+        ("ownSlot", own_slot),
+        ("prepCif", prep_cif),
     ];
     for (name, cb) in all {
         let mut f = ptr::null_mut();
