@@ -200,3 +200,83 @@ test('ffi/c: cdef and typeof of random token soups end in a result or a typed er
   )
   t.pass()
 })
+
+// ffi/c C data and declared calls with hostile values: new, cast, field
+// and element writes, the memory utilities and calls end in a value or a
+// typed error. Only module-owned memory is used: an arbitrary address is
+// the caller's word, as in C.
+test('ffi/c: new, cast, field writes, memory utilities and calls with hostile values', (t) => {
+  const c = require('ffi/c')
+  c.cdef(`
+    struct fz { int8_t a; uint64_t b; double d; bool f; void *p; char s[8]; struct { int x; } in; unsigned bits : 5; };
+    union fzu { int32_t i; float f; };
+    int abs(int);
+    size_t cl_strlen(const char *s);
+    double cl_vsum(const char *fmt, ...);
+  `)
+  // (libc's strlen takes NULL on the caller's word; the fixture's checks it.)
+  const fx = c.load(require('./helpers/fixture').build())
+  const dataCodes = new Set([...cCodes, 'ERR_INVALID_ARG_TYPE', 'ERR_FFI_DETACHED', 'ERR_FFI_UNDECLARED', 'ERR_FFI_DLSYM', 'ERR_FFI_NULL_POINTER'])
+  const failures = new Set()
+  const check = (f) => {
+    try {
+      f()
+    } catch (e) {
+      if (!(e instanceof Error) || !dataCodes.has(e.code)) failures.add(`${String(f).slice(6, 60)}: ${e && e.message} (code ${e && e.code})`)
+    }
+  }
+  const detached = () => {
+    const b = new Uint8Array(8)
+    structuredClone(b.buffer, { transfer: [b.buffer] })
+    return b
+  }
+  // Values that cannot be printed (a detached view, cdata) are made inside
+  // the property from a name, so that a failure reports which.
+  const made = {
+    detached: () => detached(),
+    box: () => c.new('int', 3),
+    struct: () => c.new('struct fz'),
+    proxy: () => new Proxy({}, {}),
+    fakeBuffer: () => Object.create(Buffer.prototype),
+    symbol: () => Symbol('s'),
+    fn: () => () => 1,
+  }
+  const hostile = fc.oneof(
+    fc.constantFrom(undefined, null, NaN, -0, Infinity, -Infinity, '', 'x', 2 ** 64, -(2 ** 63), 1n << 80n, -(1n << 80n), true, [], {}, [1, 2, 3, 4, 5, 6, 7, 8, 9], { a: 1, zz: 2 }),
+    fc.integer(),
+    fc.double(),
+    fc.bigInt(),
+    fc.string({ maxLength: 20 }),
+    fc.constantFrom(...Object.keys(made)).map((k) => ({ made: k })),
+  )
+  const real = (v) => (v !== null && typeof v === 'object' && typeof v.made === 'string' ? made[v.made]() : v)
+  const types = ['int', 'uint64_t', 'double', 'bool', 'char[4]', 'int[?]', 'struct fz', 'union fzu', 'void *', 'int *', 'char *', 'struct fz *', 'float', 'int (*)(int)']
+  const fields = ['a', 'b', 'd', 'f', 'p', 's', 'in', 'bits', 'nope']
+  fc.assert(
+    fc.property(fc.constantFrom(...types), hostile, hostile, fc.constantFrom(...fields), (ct, v0, w0, field) => {
+      const v = real(v0)
+      const w = real(w0)
+      check(() => c.new(ct, v, w))
+      check(() => c.new(ct, v))
+      check(() => c.cast(ct, v))
+      check(() => {
+        const s = c.new('struct fz')
+        s[field] = v
+      })
+      check(() => c.new('struct fz[2]').set(w, v))
+      check(() => c.new('bool[2]').set(0, v))
+      check(() => c.fill(c.new('char[8]'), v, w))
+      check(() => c.copy(c.new('char[8]'), v, w))
+      check(() => c.string(c.new('char[8]', 'abc'), v))
+      check(() => c.bytes(c.new('char[8]'), v))
+      check(() => c.tonumber(v))
+      check(() => c.tostring(v))
+      check(() => c.sizeof(ct, v))
+      check(() => c.C.abs(v))
+      check(() => fx.cl_strlen(v))
+      check(() => fx.cl_vsum('', v, w))
+    }),
+    { numRuns: runs },
+  )
+  t.deepEqual([...failures], [])
+})

@@ -17,6 +17,7 @@ const util = require('node:util')
 const ffi = require('../../index.js')
 const T = require('./types.js')
 const { error } = require('./errors.js')
+const { bytesOf } = require('../state.js')
 
 const LE = ffi.endianness === 'LE'
 const P = T.POINTER_SIZE
@@ -105,7 +106,7 @@ function typeOfValue(v) {
 }
 
 function cannot(v, t, where) {
-  return error('ERR_INVALID_ARG_TYPE', `${where}: cannot convert ${kindOf(v)} to ${T.spell(t)}`)
+  return error('ERR_INVALID_ARG_TYPE', `${where}: cannot convert ${kindOf(v)} to ${t === undefined ? 'a pointer' : T.spell(t)}`)
 }
 
 // ---- memory ----
@@ -1351,7 +1352,14 @@ function initArray(b, dv, o, init, where, len) {
   if (init.length === 1) {
     const v = init[0]
     if (eb.kind === 'int' && es === 1 && (typeof v === 'string' || ArrayBuffer.isView(v))) {
-      const bytes = typeof v === 'string' ? Buffer.from(`${v}\0`, 'utf8') : new Uint8Array(v.buffer, v.byteOffset, v.byteLength)
+      let bytes
+      if (typeof v === 'string') bytes = Buffer.from(`${v}\0`, 'utf8')
+      else {
+        // (read through intrinsics: a detached view is an error, not a crash)
+        const m = bytesOf(v)
+        if (m[3]) throw error('ERR_FFI_DETACHED', `${where}: the initializer is a view of a detached ArrayBuffer`)
+        bytes = new Uint8Array(m[0], m[1], m[2])
+      }
       new Uint8Array(dv.buffer, dv.byteOffset + o, len).set(bytes.subarray(0, Math.min(len, bytes.length)))
       return
     }
@@ -1592,6 +1600,7 @@ function fill(dst, len, byte = 0) {
   const n = length(len, 'fill: len')
   checkBound(d, n, 'fill')
   if (typeof byte !== 'number' && typeof byte !== 'bigint') throw error('ERR_INVALID_ARG_TYPE', `fill: byte is a number, got ${kindOf(byte)}`)
+  if (typeof byte === 'number' && !Number.isFinite(byte)) throw error('ERR_INVALID_ARG_VALUE', `fill: byte must be a finite number, got ${byte}`)
   const data = Buffer.alloc(n, Number(BigInt.asUintN(8, BigInt(typeof byte === 'number' ? Math.trunc(byte) : byte))))
   copyIn(d, data, 'fill')
 }
@@ -1636,7 +1645,17 @@ function tostring(v) {
     return `cdata<${T.spell(typedArrays.get(v))}>: ${hex(addressIn(dataViewOf(v.buffer), v.byteOffset))}`
   }
   if (v === null) return 'NULL'
-  return String(v)
+  try {
+    return String(v)
+  } catch {
+    // (an object without a string form, a detached TypedArray: as Node
+    // shows it, or its tag)
+    try {
+      return util.inspect(v)
+    } catch {
+      return Object.prototype.toString.call(v)
+    }
+  }
 }
 
 // ---- gc ----
