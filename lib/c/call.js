@@ -148,9 +148,10 @@ class Scratch {
 
 // A pointer parameter remembers the last TypedArray it converted, so that
 // a loop passing the same one skips the lookup of its address (about
-// 40 ns). The same object, still as long (read through intrinsics: 0 once
-// detached), has the same address. What is remembered is let go within a
-// second or two, so that no Buffer is kept reachable for long.
+// 40 ns): the same object, still as long (read through intrinsics: 0 once
+// detached), has the same address. It remembers the last string too (see
+// putString). What is remembered is let go within a second or two, so
+// that nothing is kept reachable for long.
 const remembered = new Set()
 let sweeping = false
 
@@ -289,7 +290,7 @@ function pointerConverter(t, where) {
         return a
       }
       if (v instanceof CStruct || v instanceof CArray) {
-        if (v instanceof CStruct && !structFits(t, v)) throw badPointer(v, t, where)
+        if (v instanceof CStruct && !I.compatibleTarget(t, typeOfValue(v))) throw badPointer(v, t, where)
         return I.addressIn(v[kDV], v[kO])
       }
       if (v instanceof ArrayBuffer || (typeof SharedArrayBuffer === 'function' && v instanceof SharedArrayBuffer)) {
@@ -305,12 +306,6 @@ function pointerConverter(t, where) {
 function typedArrayType(v) {
   const ct = typeOfValue(v)
   return ct !== undefined && ct.base.kind === 'array' ? ct : undefined
-}
-
-function structFits(t, s) {
-  const target = t.base.target.base
-  const st = typeOfValue(s).base
-  return target.kind === 'void' || target === st || (target.kind === st.kind && T.spell(target) === T.spell(st))
 }
 
 let CTsym // the symbol that carries a cdata's CType (set by init)
@@ -369,15 +364,7 @@ function zero(dv, at, n) {
   for (let i = 0; i < n; i += 4) dv.setUint32(at + i, 0)
 }
 
-function store(dv, at, a) {
-  if (P === 8) {
-    if (typeof a === 'number') {
-      const lo = a % 0x100000000
-      dv.setUint32(at + (LE ? 0 : 4), lo, LE)
-      dv.setUint32(at + (LE ? 4 : 0), (a - lo) / 0x100000000, LE)
-    } else dv.setBigUint64(at, BigInt.asUintN(64, a), LE)
-  } else dv.setUint32(at, Number(BigInt.asUintN(32, BigInt(a))), LE)
-}
+const store = I.storeAddress
 
 function arity(fname, want, got, variadic) {
   const e = error('ERR_INVALID_ARG_VALUE', `${fname}: expected ${variadic ? 'at least ' : ''}${want} argument${want === 1 ? '' : 's'}, got ${got}`)
@@ -637,8 +624,7 @@ function asyncFunction(fname, ft, fixed, fnPtr, cv) {
         writeArg(plan.types[i], dv, plan.vStart + plan.offsets[i], args[i], i < nfixed ? cv[i] : undefined, undefined, argName(fname, i, ft.params[i]), keep)
       }
       ffi.callAsync(plan.cif, fnPtr, rValue, aValues).then(
-        (errno) => {
-          lastAsyncErrno = errno
+        () => {
           keep.length = 0
           try {
             resolve(readResult(ft.returns, dv))
@@ -652,8 +638,6 @@ function asyncFunction(fname, ft, fixed, fnPtr, cv) {
     })
   }
 }
-
-let lastAsyncErrno = 0
 
 // ---- callbacks ----
 
@@ -789,4 +773,4 @@ function callable(p) {
   return f
 }
 
-module.exports = { init, declaredFunction, makeCallback, lastAsyncErrno: () => lastAsyncErrno, addressOf }
+module.exports = { init, declaredFunction, makeCallback }

@@ -1889,6 +1889,7 @@ module.exports = {
     pointerClass,
     readPointer,
     storeAddress,
+    compatibleTarget,
     initialize,
     copyBytes,
     structClass,

@@ -190,9 +190,9 @@ function searchDirs() {
  * Versioned files for `file` in the loader's directories (libz.so ->
  * /usr/lib/.../libz.so.1, then libz.so.1.2.13), as paths: the soname first.
  */
-function versioned(file) {
+function versioned(file, dirs = searchDirs()) {
   const found = []
-  for (const d of searchDirs()) {
+  for (const d of dirs) {
     let entries
     try {
       entries = fs.readdirSync(d)
@@ -216,9 +216,9 @@ function versioned(file) {
 }
 
 /** Where the loader would find `file` (a path as given), for reading a linker script. */
-function locate(file) {
+function locate(file, dirs) {
   if (file.includes('/')) return file
-  for (const d of searchDirs()) {
+  for (const d of dirs) {
     const p = path.join(d, file)
     if (fs.existsSync(p)) return p
   }
@@ -226,8 +226,8 @@ function locate(file) {
 }
 
 /** The library a GNU linker script (`GROUP ( /lib/.../libc.so.6 ... )`) names, or undefined. */
-function linkerScriptTarget(file) {
-  const p = locate(file)
+function linkerScriptTarget(file, dirs = searchDirs()) {
+  const p = locate(file, dirs)
   if (p === undefined) return undefined
   let text
   try {
@@ -266,10 +266,11 @@ function openLibrary(name, global) {
   const file = fileName(name)
   let h = attempt(file)
   if (h === undefined && !WINDOWS && !DARWIN) {
-    const script = linkerScriptTarget(file)
+    const dirs = searchDirs()
+    const script = linkerScriptTarget(file, dirs)
     if (script !== undefined) h = attempt(script)
     if (h === undefined && !file.includes('/')) {
-      for (const v of versioned(file)) {
+      for (const v of versioned(file, dirs)) {
         h = attempt(v)
         if (h !== undefined) break
       }
