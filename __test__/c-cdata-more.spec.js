@@ -78,6 +78,48 @@ test('arr.at(i) allocates nothing once optimized, six calls per element or one',
   t.is(counts.onePerPixel, 0)
 })
 
+test('the index check of at, get and set holds once a loop over them is optimized, for every kind of array cdata', (t) => {
+  c.cdef('struct cm_line { struct cm_point pts[3]; };')
+  const line = c.new('struct cm_line')
+  const arrays = [
+    ['a VLA from new', c.new('struct cm_point[?]', 10)],
+    ['a fixed array from new', c.new('struct cm_point[10]')],
+    ['a large fixed array', c.new('struct cm_point[5000]')],
+    ['a large VLA', c.new('struct cm_point[?]', 5000)],
+    ['a field', line.pts],
+  ]
+  /** A hot loop: V8 optimizes at/get/set with their index check. */
+  function sum(a, rounds) {
+    let s = 0
+    for (let r = 0; r < rounds; r++) {
+      for (let i = 0; i < a.length; i++) {
+        const p = a.at(i)
+        p.x = i
+        a.set(i, { x: p.x, y: i + 1 })
+        s += a.get(i).y - a.at(i).x
+      }
+    }
+    return s
+  }
+  for (const [what, a] of arrays) {
+    const n = a.length
+    t.is(sum(a, Math.ceil(50000 / n)), n * Math.ceil(50000 / n), what)
+    for (const bad of [n, n + 1, -1, 2 ** 32, 2 ** 32 + 1, -(2 ** 31), Infinity, BigInt(n), -1n]) {
+      t.throws(() => a.at(bad), { code: 'ERR_OUT_OF_RANGE' }, `${what}: at(${bad})`)
+      t.throws(() => a.get(bad), { code: 'ERR_OUT_OF_RANGE' }, `${what}: get(${bad})`)
+      t.throws(() => a.set(bad, { x: 1 }), { code: 'ERR_OUT_OF_RANGE' }, `${what}: set(${bad})`)
+    }
+    for (const bad of [0.5, n - 0.5, NaN]) t.throws(() => a.at(bad), { code: 'ERR_OUT_OF_RANGE' }, `${what}: at(${bad})`)
+    for (const bad of ['0', null, undefined, {}]) t.throws(() => a.at(bad), { code: 'ERR_INVALID_ARG_TYPE' }, `${what}: at(${String(bad)})`)
+    // Still optimized or not, the last element and -0 are in range.
+    t.is(a.at(n - 1).y, n, what)
+    t.is(a.at(-0).y, 1, what)
+    t.is(a.at(BigInt(n - 1)).y, n, what)
+    // Past the end is never memory: a neighbour's or a slab's.
+    t.is(sum(a, 1), n, what)
+  }
+})
+
 test('a flexible array member: new takes the count; through a pointer it is a pointer to its first element', (t) => {
   const f = c.new('struct cm_fam', 3, { n: 3, data: [7, 8, 9] })
   t.true(f.data instanceof Int32Array)

@@ -39,6 +39,7 @@ const kV = Symbol('view')
 const kW = Symbol('window')
 const kWO = Symbol('window offset')
 const kWN = Symbol('window length')
+const kB = Symbol('bounds')
 
 /**
  * A WeakMap-like slot on objects, kept in a private field: a lookup is a
@@ -367,7 +368,7 @@ function accessorConv(v, where, ref) {
  */
 function compile(body, refs, uid) {
   const names = refs.map((_, i) => `R${i}`)
-  return new Function('H', 'kDV', 'kO', 'kN', 'kA', 'kV', 'kW', 'kWO', 'kWN', ...names, `'use strict'\n// type ${uid}\n${body}`)(H, kDV, kO, kN, kA, kV, kW, kWO, kWN, ...refs)
+  return new Function('H', 'kDV', 'kO', 'kN', 'kA', 'kV', 'kW', 'kWO', 'kWN', 'kB', ...names, `'use strict'\n// type ${uid}\n${body}`)(H, kDV, kO, kN, kA, kV, kW, kWO, kWN, kB, ...refs)
 }
 
 /** A `ref` function for readExpr/writeStmt that collects values into `refs`. */
@@ -882,7 +883,29 @@ function arrayView(t, dv, at, n) {
     return a
   }
   const C = arrayClass(t)
-  return new C(dv, at, n)
+  return new C(dv, at, n, boundsOf(b, dv, at, n))
+}
+
+/**
+ * The bounds of array cdata: a Uint8Array of its `n` elements, which its
+ * generated at/get/set index (`bounds[i] === undefined` is the check). V8
+ * compiles that load into a bounds check that deoptimizes rather than
+ * branches, and a loop over `arr.at(i)` then keeps what it can hoist out
+ * of the loop (an explicit `i < n` with a throwing path costs a third of
+ * the image benchmark's pass on Node 26: benchmark/image.js). A fixed-size
+ * array type shares one per type; other arrays get one over their own
+ * first `n` bytes (no memory of its own), or a fresh one when they have
+ * fewer bytes than elements (zero-size elements) or their memory is gone
+ * (an empty one then: every index takes the slow check).
+ */
+function boundsOf(b, dv, at, n) {
+  if (n === b.length && n <= 4096) {
+    if (b.cache.bounds === undefined) b.cache.bounds = new Uint8Array(n)
+    return b.cache.bounds
+  }
+  const m = bytesOf(dv)
+  if (!m[3] && b.element.base.size >= 1 && at >= 0 && at + n <= m[2]) return new Uint8Array(m[0], m[1] + at, n)
+  return n <= 4096 ? new Uint8Array(n) : new Uint8Array(0)
 }
 
 /**
@@ -951,10 +974,10 @@ function arrayClass(t) {
   // The index check in as little bytecode as it takes (see accessorConv):
   // a whole number below 2^32 and the length passes; anything else (a
   // bigint, a larger index) goes to ix.
-  const check = `if (typeof i !== 'number' || i >>> 0 !== i || i >= this[kN]) i = ${ref(ix)}(this, i)`
+  const check = `if (typeof i !== 'number' || this[kB][i] === undefined) i = ${ref(ix)}(this, i)`
   const conv = accessorConv('v', where, ref)
   const body = `return class CData {
-    constructor(dv, o, n) { this[kDV] = dv; this[kO] = o; this[kN] = n }
+    constructor(dv, o, n, b) { this[kDV] = dv; this[kO] = o; this[kN] = n; this[kB] = b }
     at(i) { ${check}; return ${readExpr(e, 'this[kDV]', `this[kO] + i * ${es}`, ref)} }
     get(i) { ${check}; return ${readExpr(e, 'this[kDV]', `this[kO] + i * ${es}`, ref)} }
     set(i, v) { ${check}; ${writeStmt(e, 'this[kDV]', `this[kO] + i * ${es}`, 'v', where, ref, conv)} }
