@@ -537,4 +537,13 @@ test('hostile arguments: a typed error or a value, never a crash', (t) => {
   t.is(lib.cl_is_null(b), 0)
   structuredClone(b.buffer, { transfer: [b.buffer] })
   t.throws(() => lib.cl_is_null(b), { code: 'ERR_FFI_DETACHED', message: /cl_is_null: argument 1 \(p\): a view of a detached/ })
+  // The same once the call is optimized (the remembered view is tested in
+  // the generated code), for a Buffer and for a TypedArray.
+  for (const view of [Buffer.alloc(8), new Float64Array(2)]) {
+    let zeros = 0
+    for (let i = 0; i < 20000; i++) zeros += lib.cl_is_null(view) === 0 ? 1 : 0
+    t.is(zeros, 20000)
+    structuredClone(view.buffer, { transfer: [view.buffer] })
+    for (let i = 0; i < 3; i++) t.throws(() => lib.cl_is_null(view), { code: 'ERR_FFI_DETACHED' })
+  }
 })

@@ -495,6 +495,25 @@ function bind(cif, fn, rValue, aValues) {
 }
 
 /**
+ * For ffi/c's declared functions (lib/c/call.js): `bind`'s call, checked in
+ * full once, then made by `run` alone, without `repeat`'s comparisons. Sound
+ * only for a caller that owns the CIF, `fn`, `rValue` and `aValues` (and
+ * the argument Buffers that aValues points to) and never lets them out:
+ * nothing can then detach them, shrink them or writePointer into aValues,
+ * which is all that `repeat` compares (lib/CONTRACT.md §4). Errors are
+ * `ffi.call`'s; the caller names its own.
+ */
+function bindOwned(cif, fn, rValue, aValues) {
+  const entry = cifEntry(cif, 'ffi.call')
+  const c = newRecord(entry)
+  fill(c, entry, fn, rValue, aValues, 'ffi.call', false)
+  return function owned() {
+    controlCell[0] = c.slotAddress
+    if (callFast() === true) native.takeResult(rValue)
+  }
+}
+
+/**
  * Runs the call on the libuv thread pool. With `callback`, Node style
  * `callback(err, errno)`; without, a Promise of `errno`. Bad input throws
  * synchronously in the callback form and rejects in the Promise form.
@@ -530,4 +549,4 @@ function startAsync(cif, fn, rValue, aValues, callback) {
   }
 }
 
-module.exports = { CIF, CIFVar, cifEntry, call, bind, callAsync }
+module.exports = { CIF, CIFVar, cifEntry, call, bind, bindOwned, callAsync }

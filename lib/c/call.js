@@ -19,6 +19,8 @@ const ffi = require('../../index.js')
 const T = require('./types.js')
 const D = require('./cdata.js')
 const { error } = require('./errors.js')
+// The storage of a declared call is this module's alone (see bindOwned).
+const { bindOwned } = require('../cif.js')
 const { bytesOf, typedArrayTag, typedArrayByteLength } = require('../state.js')
 
 const isTypedArray = (v) => typedArrayTag(v) !== undefined
@@ -104,6 +106,53 @@ function storageOf(plan) {
   return [mem, new DataView(mem.buffer, mem.byteOffset, mem.length), rValue, aValues]
 }
 
+/**
+ * The TypedArray classes that generated calls read and write their storage
+ * with, by the name the code uses: an element load or store is cheaper
+ * than a DataView's (no view, endianness or bounds to check beyond the
+ * index), and every slot is aligned for its type (slots are 8-byte
+ * multiples, the storage a Buffer of its own at offset 0).
+ */
+const VIEWS = {
+  I8: Int8Array,
+  U8: Uint8Array,
+  I16: Int16Array,
+  U16: Uint16Array,
+  I32: Int32Array,
+  U32: Uint32Array,
+  F32: Float32Array,
+  F64: Float64Array,
+  I64: BigInt64Array,
+  U64: BigUint64Array,
+}
+
+/** The view name and element size for a scalar of type `t` in storage, or undefined. */
+function viewOf(t) {
+  let b = t.base
+  if (b.kind === 'enum') {
+    if (!b.complete) return undefined
+    b = b.element.base
+  }
+  if (b.kind === 'bool') return b.size === 1 ? { name: 'U8', size: 1, kind: 'bool' } : undefined
+  if (b.kind === 'int' && (b.size === 1 || b.size === 2 || b.size === 4 || b.size === 8)) {
+    return { name: `${b.unsigned ? 'U' : 'I'}${b.size * 8}`, size: b.size, kind: 'int' }
+  }
+  if (b.kind === 'float' && (b.size === 4 || b.size === 8)) return { name: `F${b.size * 8}`, size: b.size, kind: 'float' }
+  return undefined
+}
+
+/** The views of `mem` that generated code named (`uses`), by name. */
+function viewsOf(mem, uses) {
+  const v = {}
+  for (const name of uses) v[name] = new VIEWS[name](mem.buffer, mem.byteOffset, Math.floor(mem.length / VIEWS[name].BYTES_PER_ELEMENT))
+  return v
+}
+
+/** The statements that make views `uses` local constants of generated code, from `VW`. */
+function viewLocals(uses) {
+  return [...uses].map((n) => `const ${n} = VW.${n}`).join('; ')
+}
+
 // ---- what a parameter accepts ----
 
 /** Whether a pointer type takes a JavaScript string (a pointer to const bytes or const void). */
@@ -131,6 +180,13 @@ function pointerCompatible(to, from) {
   return T.spell(a) === T.spell(b)
 }
 
+/**
+ * What a Scratch remembers when it remembers nothing: no argument is this
+ * object, so that generated code compares an argument with `view` and `str`
+ * without testing for undefined first.
+ */
+const NONE = Object.freeze({})
+
 /** A temporary C string: a Buffer (reused while `cap` allows) and its address. */
 class Scratch {
   constructor() {
@@ -138,11 +194,11 @@ class Scratch {
     this.addr = 0
     this.cap = 0
     // the last TypedArray converted, and its address (see remember)
-    this.view = undefined
+    this.view = NONE
     this.viewAddr = 0
     this.viewLength = 0
     // the last string written into buf
-    this.str = undefined
+    this.str = NONE
   }
 }
 
@@ -170,8 +226,8 @@ function remember(sc, v, a, len) {
 
 function sweep() {
   for (const sc of remembered) {
-    sc.view = undefined
-    sc.str = undefined
+    sc.view = NONE
+    sc.str = NONE
   }
   remembered.clear()
   sweeping = false
@@ -189,8 +245,9 @@ function putString(sc, s) {
   // a pointer to const).
   if (s === sc.str) return sc.addr
   const a = encodeString(sc, s)
-  if (sc.str === undefined) remember(sc)
-  sc.str = s
+  if (sc.str === NONE) remember(sc)
+  // (Generated calls take a remembered string's address as a number.)
+  sc.str = typeof a === 'number' ? s : NONE
   return a
 }
 
@@ -261,7 +318,7 @@ function pointerConverter(t, where) {
   const strings = takesString(t)
   const fnType = t.base.target.base.kind === 'function' ? t : undefined
   return function toAddress(v, sc, keep) {
-    if (sc !== undefined && v === sc.view && v !== undefined && typedArrayByteLength(v) === sc.viewLength) return sc.viewAddr
+    if (sc !== undefined && v === sc.view && typedArrayByteLength(v) === sc.viewLength) return sc.viewAddr
     if (v instanceof Pointer) {
       if (v[CTsym] !== t && !pointerCompatible(t, v[CTsym])) throw badPointer(v, t, where)
       return v[kA]
@@ -285,7 +342,7 @@ function pointerConverter(t, where) {
         if (at !== undefined && !pointerCompatible(t, T.pointerTo(at.base.element))) throw badPointer(v, t, where)
         if (sc !== undefined && isTypedArray(v)) {
           const len = typedArrayByteLength(v)
-          if (len > 0) remember(sc, v, a, len)
+          if (len > 0 && typeof a === 'number') remember(sc, v, a, len)
         }
         return a
       }
@@ -321,13 +378,48 @@ function argName(fname, i, p) {
  * The statements that convert `v` (parameter `i` of type `t`) into the
  * storage `dv` at byte `at`; `cv` are the pointer converters by index.
  */
-function convertStmt(t, at, v, i, where, ref, async) {
+function convertStmt(t, at, v, i, where, ref, async, uses) {
   const b = t.base
   if (b.kind === 'pointer') {
     const keepArg = async ? 'keep' : 'undefined'
     const hold = async ? '' : `K[${i}] = ${v}; `
+    if (uses !== undefined) {
+      // An address is a number below 2^53 (a bigint only past it): two
+      // 32-bit words, `>>> 0` the low one exactly. The TypedArray and the
+      // string this parameter converted last (see remember) are tested
+      // here, before a call of the converter: a loop that passes the same
+      // Buffer or string pays two comparisons (and the view's length, read
+      // through the intrinsic: 0 once detached).
+      uses.add('U32')
+      const k = at / 4
+      const [lo, hi] = LE ? [k, k + 1] : [k + 1, k]
+      const put = (a) => (P === 8 ? `U32[${lo}] = ${a} >>> 0; U32[${hi}] = (${a} - (${a} >>> 0)) / 4294967296` : `U32[${k}] = ${a}`)
+      const zero = P === 8 ? `U32[${lo}] = 0; U32[${hi}] = 0` : `U32[${k}] = 0`
+      const sc = `SC${i}`
+      const str = takesString(t) ? `else if (${v} === ${sc}.str) { const p = ${sc}.addr; ${put('p')} }` : ''
+      return `if (${v} === null) { ${zero} }
+        else if (${v} === ${sc}.view && ${ref(typedArrayByteLength)}(${v}) === ${sc}.viewLength) { const p = ${sc}.viewAddr; ${put('p')} }
+        ${str}
+        else { ${hold}const p = CV[${i}](${v}, ${sc}, ${keepArg}); if (typeof p === 'number') { ${put('p')} } else H.store(dv, ${at}, p) }`
+    }
     const nul = P === 8 ? `dv.setUint32(${at}, 0); dv.setUint32(${at + 4}, 0)` : `dv.setUint32(${at}, 0)`
     return `if (${v} === null) { ${nul} } else { ${hold}H.store(dv, ${at}, CV[${i}](${v}, SC[${i}], ${keepArg})) }`
+  }
+  const tv = uses === undefined ? undefined : viewOf(t)
+  if (tv !== undefined) {
+    // A scalar into its slot through a TypedArray: the slot is this
+    // parameter's alone and zeroed once, so the bytes past a narrow value
+    // stay zero (the slot reads the same as an ffi_arg). The conversions
+    // are a DataView's: ToIntN for integers, a bigint as it is for 64-bit
+    // ones, rounding to float for float.
+    uses.add(tv.name)
+    const o = tv.size < 8 && !LE ? at + 8 - tv.size : at
+    const el = `${tv.name}[${o / tv.size}]`
+    const W = ref(where)
+    if (tv.kind === 'bool') return `${el} = typeof ${v} === 'boolean' ? +${v} : H.toBool(${v}, ${W});`
+    if (tv.kind === 'float') return `${el} = typeof ${v} === 'number' ? ${v} : H.toFloat(${v}, ${ref(t)}, ${W});`
+    if (tv.size === 8) return `if (typeof ${v} === 'bigint') ${el} = ${v}; else H.writeInt64(dv, ${at}, ${v}, ${ref(t)}, ${W});`
+    return `${el} = typeof ${v} === 'number' ? ${v} : H.toInt(${v}, ${ref(t)}, ${W});`
   }
   if (b.kind === 'struct' || b.kind === 'union' || b.kind === 'complex' || (b.kind === 'float' && b.size > 8) || (b.kind === 'int' && b.size > 8)) {
     // Wide values: zero the slot, then write (a struct assignment zeroes what the initializer leaves out).
@@ -343,9 +435,15 @@ function convertStmt(t, at, v, i, where, ref, async) {
 }
 
 /** The expression that reads the result of type `t` from rValue at `dv`, 0. */
-function resultExpr(t, ref) {
+function resultExpr(t, ref, uses) {
   const b = t.base
   if (b.kind === 'void') return 'undefined'
+  const tv = uses === undefined ? undefined : viewOf(t)
+  if (tv !== undefined) {
+    uses.add(tv.name)
+    const o = tv.size < ARG && !LE ? ARG - tv.size : 0
+    return tv.kind === 'bool' ? `(U8[${o}] !== 0)` : `${tv.name}[${o / tv.size}]`
+  }
   if (b.kind === 'struct' || b.kind === 'union') return `H.structCopy(${ref(t)}, dv, 0)`
   if ((b.kind === 'int' || b.kind === 'enum' || b.kind === 'bool') && b.size < ARG && !LE) {
     return I.readExpr(t, 'dv', ARG - b.size, ref)
@@ -405,12 +503,16 @@ function fixedFunction(fname, ft, plan, fnPtr, cv) {
   const params = ft.params.map((_, i) => `a${i}`).join(', ')
   let conv = ''
   let release = ''
+  const uses = new Set()
   ft.params.forEach((p, i) => {
-    conv += `${convertStmt(p.type, plan.vStart + plan.offsets[i], `a${i}`, i, argName(fname, i, p), ref, false)}\n`
+    conv += `${convertStmt(p.type, plan.vStart + plan.offsets[i], `a${i}`, i, argName(fname, i, p), ref, false, uses)}\n`
     if (p.type.base.kind === 'pointer') release += `K[${i}] = undefined; `
   })
+  const result = resultExpr(ft.returns, ref, uses)
   const make = I.compile(
-    `return function make(dv, bound, CV, SC, K, nested) {
+    `return function make(dv, VW, bound, CV, SC, K, nested) {
+      ${viewLocals(uses)}
+      ${ft.params.map((_, i) => `const SC${i} = SC[${i}]`).join('; ')}
       let busy = false
       return function call(${params}) {
         if (arguments.length !== ${n}) throw H.arity(${ref(fname)}, ${n}, arguments.length, false)
@@ -418,18 +520,18 @@ function fixedFunction(fname, ft, plan, fnPtr, cv) {
         ${conv}
         busy = true
         try { bound() } finally { busy = false; ${release} }
-        return ${resultExpr(ft.returns, ref)}
+        return ${result}
       }
     }`,
     refs,
     `${ft.uid} ${fname} ${uid++}`,
   )
   const instance = () => {
-    const [, dv, rValue, aValues] = storageOf(plan)
-    const bound = ffi.bind(plan.cif, fnPtr, rValue, aValues)
+    const [mem, dv, rValue, aValues] = storageOf(plan)
+    const bound = bindOwned(plan.cif, fnPtr, rValue, aValues)
     let inner
     const nested = () => (inner === undefined ? (inner = instance()) : inner)
-    return make(dv, bound, cv, cv.map(() => new Scratch()), new Array(n).fill(undefined), nested)
+    return make(dv, viewsOf(mem, uses), bound, cv, cv.map(() => new Scratch()), new Array(n).fill(undefined), nested)
   }
   return instance()
 }
@@ -554,7 +656,7 @@ function varEntry(plan, fname, ft, fnPtr, cv) {
       : (d, a, v, w) => c.write(d, o, v, w)
     return { at, conv: undefined, sc: undefined, write, where }
   })
-  return { plan, types: plan.types, dv, bound: ffi.bind(plan.cif, fnPtr, rValue, aValues), writers, busy: false, held: undefined }
+  return { plan, types: plan.types, dv, bound: bindOwned(plan.cif, fnPtr, rValue, aValues), writers, busy: false, held: undefined }
 }
 
 /** The plan of a variadic call with argument `types`, cached per function type and key. */
