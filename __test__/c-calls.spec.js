@@ -294,6 +294,33 @@ test('callbacks: every scalar converts in, the result converts out', (t) => {
   t.is(lib.cl_apply_string(() => null), 9999n)
 })
 
+test('callbacks: a narrow integer result is what a C cast makes of the value, widened as C reads it', (t) => {
+  ffi.cdef(`
+    enum cl_shade { CL_DARK = -1, CL_LIGHT = 7 };
+    int64_t cl_ret_i8(int8_t (*f)(void)); int64_t cl_ret_u8(uint8_t (*f)(void));
+    int64_t cl_ret_i16(int16_t (*f)(void)); int64_t cl_ret_u16(uint16_t (*f)(void));
+    int64_t cl_ret_i32(int32_t (*f)(void)); int64_t cl_ret_u32(uint32_t (*f)(void));
+    int64_t cl_ret_enum(enum cl_shade (*f)(void));
+  `)
+  const kinds = { i8: Int8Array, u8: Uint8Array, i16: Int16Array, u16: Uint16Array, i32: Int32Array, u32: Uint32Array, enum: Int32Array }
+  const values = [0, 1, -1, 127, 128, 255, 256, 300, -129, 32767, 32768, 65535, 65536, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32 + 5, -(2 ** 31) - 1, 1.7, -1.7, 2 ** 53, NaN, Infinity, -Infinity, true, false, 5n, -(2n ** 40n) - 3n]
+  for (const [kind, TA] of Object.entries(kinds)) {
+    const fn = lib[`cl_ret_${kind}`]
+    for (const v of values) {
+      // A TypedArray store converts a number as a C cast does; a bigint
+      // is reduced modulo 2^32 first, a boolean is 0 or 1.
+      const n = typeof v === 'bigint' ? Number(BigInt.asIntN(32, v)) : Number(v)
+      const want = BigInt(new TA([n])[0])
+      let calls = 0
+      // Twice: once as the first call, once with the handler optimized.
+      for (let k = 0; k < 2; k++) {
+        t.is(fn(() => (calls++, v)), want, `${kind} from ${typeof v === 'bigint' ? `${v}n` : v}`)
+      }
+      t.is(calls, 2)
+    }
+  }
+})
+
 test('callbacks: structs by value as arguments and results', (t) => {
   const r = lib.cl_apply_point((p, k) => {
     t.true(ffi.istype('struct point', p))

@@ -438,6 +438,17 @@ function convertStmt(t, at, v, i, where, ref, async, uses) {
 function resultExpr(t, ref, uses) {
   const b = t.base
   if (b.kind === 'void') return 'undefined'
+  if ((b.kind === 'struct' || b.kind === 'union') && uses !== undefined && b.size > 0 && b.size <= 32 && b.align <= 16) {
+    // A small struct result: its bytes copied word by word from the
+    // result slot into a slab (allocSmall), then its class over them.
+    uses.add('U32')
+    uses.add('U8')
+    let copy = ''
+    let k = 0
+    for (; k + 4 <= b.size; k += 4) copy += `d.setUint32(o + ${k}, U32[${k / 4}], ${LE}), `
+    for (; k < b.size; k++) copy += `d.setUint8(o + ${k}, U8[${k}]), `
+    return `((o, d) => (${copy}new ${ref(I.structClass(t))}(d, o)))(H.allocSmall(${b.size}, ${b.align}), H.currentSlab())`
+  }
   const tv = uses === undefined ? undefined : viewOf(t)
   if (tv !== undefined) {
     uses.add(tv.name)
@@ -470,7 +481,7 @@ function arity(fname, want, got, variadic) {
 }
 
 // The generated code's helpers: cdata's, plus these.
-const H = Object.assign(I.H, { store, zero, structCopy, arity })
+const H = Object.assign(I.H, { store, zero, structCopy, arity, allocSmall: I.allocSmall, currentSlab: I.currentSlab, readPointerOf: I.readPointerOf })
 
 let uid = 0
 
@@ -773,7 +784,15 @@ function closurePlan(ft, what) {
   const cif = plan.cif
   const refs = []
   const ref = I.referrer(refs)
-  const reads = ft.params.map((p, i) => I.readExpr(p.type, 'dv', plan.offsets[i], ref)).join(', ')
+  const reads = ft.params
+    .map((p, i) => {
+      const b = p.type.base
+      if (b.kind !== 'pointer') return I.readExpr(p.type, 'dv', plan.offsets[i], ref)
+      // (the class itself, and the target's size: see readPointerOf)
+      const size = b.target.base.kind === 'function' || b.target.base.kind === 'void' ? 0 : b.target.base.size || 0
+      return `H.readPointerOf(${ref(I.pointerClass(p.type))}, dv, ${plan.offsets[i]}, ${size})`
+    })
+    .join(', ')
   const make = I.compile(
     `return function handlerFor(cell) {
       let lastArgs, dv, lastR, rdv
@@ -795,6 +814,16 @@ function closurePlan(ft, what) {
 function returnStmt(t, dv, r, where, ref) {
   const b = t.base
   if (b.kind === 'void') return ''
+  const ib = b.kind === 'enum' && b.complete ? b.element.base : b
+  if (ib.kind === 'int' && ib.size <= 4 && ARG === 8) {
+    // The value as C reads it back, sign or zero extended to a whole
+    // ffi_arg: ToInt32/ToUint32 and their narrowings, the conversions a
+    // DataView store makes. (Anything but a number converts first.)
+    const n = `(typeof ${r} === 'number' ? ${r} : H.toInt(${r}, ${ref(t)}, ${ref(where)}))`
+    const bits = ib.size * 8
+    const x = ib.size === 4 ? (ib.unsigned ? `${n} >>> 0` : `${n} | 0`) : ib.unsigned ? `${n} & ${2 ** bits - 1}` : `(${n} << ${32 - bits}) >> ${32 - bits}`
+    return `{ const x = ${x}; ${dv}.setUint32(${LE ? 0 : 4}, x, ${LE}); ${dv}.setInt32(${LE ? 4 : 0}, x < 0 ? -1 : 0, ${LE}) }`
+  }
   if ((b.kind === 'int' || b.kind === 'enum' || b.kind === 'bool') && b.size < ARG) {
     const at = LE ? 0 : ARG - b.size
     const w = I.writeStmt(t, dv, at, r, where, ref)

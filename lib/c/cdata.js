@@ -176,6 +176,24 @@ function allocate(size, align) {
 }
 
 /**
+ * `allocate` for an object of 1 to SMALL bytes, aligned to at most 16, as
+ * generated code calls it: its offset in the slab that `currentSlab()`
+ * then returns (no array made per object).
+ */
+function allocSmall(size, align) {
+  const at = Math.ceil(slabUsed / align) * align
+  if (slab !== undefined && at + size <= SLAB) {
+    slabUsed = at + size
+    return at
+  }
+  return allocate(size, align)[1]
+}
+
+function currentSlab() {
+  return slab
+}
+
+/**
  * A view of `size` bytes of foreign memory at address `a`: [dv, offset].
  * Needs Buffers over foreign memory (the raw module's region views).
  */
@@ -209,12 +227,12 @@ function pageOf(a, size) {
   if (a - k * PAGE + size > PAGE) return undefined
   const i = k & (PAGES - 1)
   // (A page whose ArrayBuffer was detached is made again.)
-  if (pageKeys[i] !== k || pageBuffers[i].byteLength === 0) {
+  if (pageKeys[i] !== k || pageBytes[i].length === 0) {
     const b = ffi.fromAddress(k * PAGE, PAGE)
     pageViews[i] = new DataView(b.buffer, b.byteOffset, PAGE)
     foreignViews.add(pageViews[i])
     pageKeys[i] = k
-    pageBuffers[i] = b.buffer
+    pageBytes[i] = new Uint8Array(b.buffer, b.byteOffset, 1)
   }
   return pageViews[i]
 }
@@ -225,7 +243,9 @@ const PAGE = 4096
 const PAGES = 256
 const pageKeys = new Float64Array(PAGES).fill(-1)
 const pageViews = new Array(PAGES).fill(undefined)
-const pageBuffers = new Array(PAGES).fill(undefined)
+// (a byte of each: its length is 0 once the page's ArrayBuffer is detached,
+// read inline where an ArrayBuffer's byteLength is a builtin call)
+const pageBytes = new Array(PAGES).fill(undefined)
 
 /** An address as this module keeps it: a number below 2^53, else a bigint. */
 function normAddress(a) {
@@ -596,6 +616,27 @@ function readPointer(dv, at, t) {
     if (a === 0) return null
   }
   return makePointer(t, a, undefined, 0)
+}
+
+/**
+ * readPointer for generated code that knows the pointer's class `C` and its
+ * target's size: a pointer whose page is in the page cache starts with that
+ * page as its window, so that its first get/at/set reads at once instead of
+ * locating it (a callback's pointer arguments, read once per call). A page
+ * not cached is left to be mapped when first read, as readPointer does.
+ */
+function readPointerOf(C, dv, at, size) {
+  if (P !== 8) return readPointer(dv, at, C.prototype[CT])
+  const lo = dv.getUint32(at + (LE ? 0 : 4), LE)
+  const hi = dv.getUint32(at + (LE ? 4 : 0), LE)
+  if (hi === 0 && lo === 0) return null
+  if (hi >= 0x200000) return makePointer(C.prototype[CT], (BigInt(hi) << 32n) | BigInt(lo), undefined, 0)
+  const a = hi * 0x100000000 + lo
+  const k = Math.floor(a / PAGE)
+  const wo = a - k * PAGE
+  const i = k & (PAGES - 1)
+  if (size > 0 && wo + size <= PAGE && pageKeys[i] === k && pageBytes[i].length !== 0) return new C(a, undefined, 0, pageViews[i], wo, PAGE)
+  return new C(a, undefined, 0, undefined, 0, 0)
 }
 
 function storeAddress(dv, at, a) {
@@ -1907,12 +1948,16 @@ module.exports = {
     compile,
     referrer,
     allocate,
+    allocSmall,
+    currentSlab,
+    SMALL,
     addressIn,
     dataViewOf,
     mapAddress,
     makePointer,
     pointerClass,
     readPointer,
+    readPointerOf,
     storeAddress,
     compatibleTarget,
     initialize,
