@@ -378,7 +378,7 @@ function argName(fname, i, p) {
  * The statements that convert `v` (parameter `i` of type `t`) into the
  * storage `dv` at byte `at`; `cv` are the pointer converters by index.
  */
-function convertStmt(t, at, v, i, where, ref, async, uses) {
+function convertStmt(t, at, v, i, where, ref, async, uses, helpers) {
   const b = t.base
   if (b.kind === 'pointer') {
     const keepArg = async ? 'keep' : 'undefined'
@@ -396,11 +396,17 @@ function convertStmt(t, at, v, i, where, ref, async, uses) {
       const put = (a) => (P === 8 ? `U32[${lo}] = ${a} >>> 0; U32[${hi}] = (${a} - (${a} >>> 0)) / 4294967296` : `U32[${k}] = ${a}`)
       const zero = P === 8 ? `U32[${lo}] = 0; U32[${hi}] = 0` : `U32[${k}] = 0`
       const sc = `SC${i}`
-      const str = takesString(t) ? `else if (${v} === ${sc}.str) { const p = ${sc}.addr; ${put('p')} }` : ''
-      return `if (${v} === null) { ${zero} }
-        else if (${v} === ${sc}.view && ${ref(typedArrayByteLength)}(${v}) === ${sc}.viewLength) { const p = ${sc}.viewAddr; ${put('p')} }
+      const str = takesString(t) ? `else if (v === ${sc}.str) { const p = ${sc}.addr; ${put('p')} }` : ''
+      // A function of the instance (its storage, its scratch), so that the
+      // call's own bytecode stays small enough for V8 to inline the call
+      // into the caller's loop (460 bytes at most).
+      helpers.push(`function P${i}(v) {
+        if (v === null) { ${zero} }
+        else if (v === ${sc}.view && ${ref(typedArrayByteLength)}(v) === ${sc}.viewLength) { const p = ${sc}.viewAddr; ${put('p')} }
         ${str}
-        else { ${hold}const p = CV[${i}](${v}, ${sc}, ${keepArg}); if (typeof p === 'number') { ${put('p')} } else H.store(dv, ${at}, p) }`
+        else { ${async ? '' : `K[${i}] = v; `}const p = CV[${i}](v, ${sc}, ${keepArg}); if (typeof p === 'number') { ${put('p')} } else H.store(dv, ${at}, p) }
+      }`)
+      return `P${i}(${v});`
     }
     const nul = P === 8 ? `dv.setUint32(${at}, 0); dv.setUint32(${at + 4}, 0)` : `dv.setUint32(${at}, 0)`
     return `if (${v} === null) { ${nul} } else { ${hold}H.store(dv, ${at}, CV[${i}](${v}, SC[${i}], ${keepArg})) }`
@@ -415,11 +421,12 @@ function convertStmt(t, at, v, i, where, ref, async, uses) {
     uses.add(tv.name)
     const o = tv.size < 8 && !LE ? at + 8 - tv.size : at
     const el = `${tv.name}[${o / tv.size}]`
-    const W = ref(where)
-    if (tv.kind === 'bool') return `${el} = typeof ${v} === 'boolean' ? +${v} : H.toBool(${v}, ${W});`
-    if (tv.kind === 'float') return `${el} = typeof ${v} === 'number' ? ${v} : H.toFloat(${v}, ${ref(t)}, ${W});`
-    if (tv.size === 8) return `if (typeof ${v} === 'bigint') ${el} = ${v}; else H.writeInt64(dv, ${at}, ${v}, ${ref(t)}, ${W});`
-    return `${el} = typeof ${v} === 'number' ? ${v} : H.toInt(${v}, ${ref(t)}, ${W});`
+    // (Conversions off the fast path: a closure of the value made for the
+    // parameter, the shortest call in bytecode.)
+    if (tv.kind === 'bool') return `${el} = typeof ${v} === 'boolean' ? +${v} : ${ref((x) => H.toBool(x, where))}(${v});`
+    if (tv.kind === 'float') return `${el} = typeof ${v} === 'number' ? ${v} : ${ref((x) => H.toFloat(x, t, where))}(${v});`
+    if (tv.size === 8) return `if (typeof ${v} === 'bigint') ${el} = ${v}; else ${ref((d, x) => H.writeInt64(d, at, x, t, where))}(dv, ${v});`
+    return `${el} = typeof ${v} === 'number' ? ${v} : ${ref((x) => H.toInt(x, t, where))}(${v});`
   }
   if (b.kind === 'struct' || b.kind === 'union' || b.kind === 'complex' || (b.kind === 'float' && b.size > 8) || (b.kind === 'int' && b.size > 8)) {
     // Wide values: zero the slot, then write (a struct assignment zeroes what the initializer leaves out).
@@ -515,8 +522,9 @@ function fixedFunction(fname, ft, plan, fnPtr, cv) {
   let conv = ''
   let release = ''
   const uses = new Set()
+  const helpers = []
   ft.params.forEach((p, i) => {
-    conv += `${convertStmt(p.type, plan.vStart + plan.offsets[i], `a${i}`, i, argName(fname, i, p), ref, false, uses)}\n`
+    conv += `${convertStmt(p.type, plan.vStart + plan.offsets[i], `a${i}`, i, argName(fname, i, p), ref, false, uses, helpers)}\n`
     if (p.type.base.kind === 'pointer') release += `K[${i}] = undefined; `
   })
   const result = resultExpr(ft.returns, ref, uses)
@@ -524,6 +532,7 @@ function fixedFunction(fname, ft, plan, fnPtr, cv) {
     `return function make(dv, VW, bound, CV, SC, K, nested) {
       ${viewLocals(uses)}
       ${ft.params.map((_, i) => `const SC${i} = SC[${i}]`).join('; ')}
+      ${helpers.join('\n')}
       let busy = false
       return function call(${params}) {
         if (arguments.length !== ${n}) throw H.arity(${ref(fname)}, ${n}, arguments.length, false)
