@@ -265,6 +265,22 @@ test('variadic functions: each JavaScript kind', (t) => {
   t.throws(() => lib.cl_vsum(), { code: 'ERR_INVALID_ARG_VALUE', message: /at least 1 argument/ })
 })
 
+test('variadic functions: signatures that alternate in a hot loop, errors and detached Buffers there too', (t) => {
+  let sum = 0
+  const b = Buffer.alloc(3)
+  for (let i = 0; i < 20000; i++) {
+    sum += lib.cl_vsum('id', ffi.new('int', i), 0.5)
+    sum += lib.cl_vsum('dp', i / 2, b)
+    sum += lib.cl_vsum('s', i % 2 === 0 ? 'ab' : 'abc')
+  }
+  // sum over i of (i + 0.5) + (i / 2 + 1) + (2 or 3)
+  t.is(sum, (1.5 * (19999 * 20000)) / 2 + 20000 * 1.5 + 10000 * 5)
+  t.throws(() => lib.cl_vsum(5), { code: 'ERR_INVALID_ARG_TYPE', message: /cl_vsum: argument 1/ })
+  t.throws(() => lib.cl_vsum('i', ffi.new('struct point')), { code: 'ERR_INVALID_ARG_TYPE', message: /argument 2/ })
+  structuredClone(b.buffer, { transfer: [b.buffer] })
+  t.throws(() => lib.cl_vsum('dp', 1, b), { code: 'ERR_FFI_DETACHED' })
+})
+
 test('callbacks: cast, called by C, set and free', (t) => {
   const cb = ffi.cast('int_cb', (a, b) => a * 10 + b)
   t.is(lib.cl_apply(cb, 4, 2), 42)

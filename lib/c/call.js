@@ -514,7 +514,7 @@ const keepWith = new WeakMap()
  * over one set of storage; a call made while it runs (from a callback)
  * takes a second instance, made on first need.
  */
-function fixedFunction(fname, ft, plan, fnPtr, cv) {
+function fixedFunction(fname, ft, plan, fnPtr, cv, fromArray = false) {
   const n = ft.params.length
   const refs = []
   const ref = I.referrer(refs)
@@ -534,9 +534,16 @@ function fixedFunction(fname, ft, plan, fnPtr, cv) {
       ${ft.params.map((_, i) => `const SC${i} = SC[${i}]`).join('; ')}
       ${helpers.join('\n')}
       let busy = false
-      return function call(${params}) {
+      ${
+        fromArray
+          ? // A variadic plan's call: the arguments in an array, counted by the caller.
+            `return function call(args) {
+        ${n > 0 ? `const ${ft.params.map((_, i) => `a${i} = args[${i}]`).join(', ')}` : ''}
+        if (busy) return nested()(args)`
+          : `return function call(${params}) {
         if (arguments.length !== ${n}) throw H.arity(${ref(fname)}, ${n}, arguments.length, false)
-        if (busy) return nested()(${params})
+        if (busy) return nested()(${params})`
+      }
         ${conv}
         busy = true
         try { bound() } finally { busy = false; ${release} }
@@ -607,6 +614,7 @@ function variadicFunction(fname, ft, fixed, fnPtr, cv) {
   const nfixed = ft.params.length
   const plans = new Map()
   let last
+  const vt = (v, i) => varargType(v, fname, i)
   const planFor = (args) => {
     let key = ''
     const types = ft.params.map((p) => p.type)
@@ -617,66 +625,41 @@ function variadicFunction(fname, ft, fixed, fnPtr, cv) {
     }
     let p = plans.get(key)
     if (p === undefined) {
-      p = varEntry(varPlan(ft, types, key, fname), fname, ft, fnPtr, cv)
+      p = varCall(varPlan(ft, types, key, fname), fname, ft, fnPtr, cv, vt)
       plans.set(key, p)
     }
     return p
   }
   return function call(...args) {
-    const n = args.length
-    if (n < nfixed) throw arity(fname, nfixed, n, true)
+    if (args.length < nfixed) throw arity(fname, nfixed, args.length, true)
     let p = last
-    if (p === undefined || p.types.length !== n || !sameTypes(p.types, args, nfixed, fname)) last = p = planFor(args)
-    if (p.busy) p = varEntry(p.plan, fname, ft, fnPtr, cv) // called again from a callback: storage of its own
-    const dv = p.dv
-    const w = p.writers
-    for (let i = 0; i < n; i++) {
-      const wi = w[i]
-      const v = args[i]
-      if (wi.conv !== undefined) {
-        if (v === null) store(dv, wi.at, 0)
-        else store(dv, wi.at, wi.conv(v, wi.sc, undefined))
-      } else wi.write(dv, wi.at, v, wi.where)
-    }
-    // The arguments (Buffers, callbacks) stay reachable until C returns.
-    p.held = args
-    p.busy = true
-    try {
-      p.bound()
-    } finally {
-      p.busy = false
-      p.held = undefined
-    }
-    return readResult(ft.returns, dv)
+    if (p === undefined || !p.match(args)) last = p = planFor(args)
+    return p.call(args)
   }
 }
 
-/** Whether the variadic arguments of `args` pass as `types` do. */
-function sameTypes(types, args, nfixed, fname) {
-  for (let i = nfixed; i < args.length; i++) if (varargType(args[i], fname, i) !== types[i]) return false
-  return true
-}
-
-/** Storage, bound call and a writer per argument for a variadic plan. */
-function varEntry(plan, fname, ft, fnPtr, cv) {
-  const [, dv, rValue, aValues] = storageOf(plan)
-  const writers = plan.types.map((t, i) => {
-    const where = argName(fname, i, ft.params[i])
-    const b = t.base
-    const at = plan.vStart + plan.offsets[i]
-    if (b.kind === 'pointer') return { at, conv: i < ft.params.length ? cv[i] : pointerConverter(t, where), sc: new Scratch(), write: undefined, where }
-    const o = (b.kind === 'int' || b.kind === 'enum' || b.kind === 'bool') && b.size < 8 && !LE ? at + 8 - b.size : at
-    const c = I.codec(t)
-    const wide = b.kind === 'struct' || b.kind === 'union' || b.kind === 'complex' || b.size > 8
-    const write = wide
-      ? (d, a, v, w) => {
-          zero(d, at, slotSize(t))
-          c.write(d, o, v, w)
-        }
-      : (d, a, v, w) => c.write(d, o, v, w)
-    return { at, conv: undefined, sc: undefined, write, where }
-  })
-  return { plan, types: plan.types, dv, bound: bindOwned(plan.cif, fnPtr, rValue, aValues), writers, busy: false, held: undefined }
+/**
+ * The generated call of one variadic plan (its argument types fixed, as a
+ * function of fixed parameters; see fixedFunction), and `match(args)`:
+ * whether arguments pass as those types (the common kinds tested inline).
+ */
+function varCall(plan, fname, ft, fnPtr, cv, vt) {
+  const nfixed = ft.params.length
+  const types = plan.types
+  const params = types.map((type, i) => (i < nfixed ? ft.params[i] : { type, name: undefined }))
+  const convs = types.map((t, i) => (i < nfixed ? cv[i] : t.base.kind === 'pointer' ? pointerConverter(t, argName(fname, i, undefined)) : undefined))
+  const call = fixedFunction(fname, { params, returns: ft.returns, uid: `${ft.uid} ${types.slice(nfixed).map((t) => t.uid).join(',')}` }, plan, fnPtr, convs, true)
+  const refs = []
+  const ref = I.referrer(refs)
+  let test = `args.length === ${types.length}`
+  for (let i = nfixed; i < types.length; i++) {
+    const t = types[i]
+    const kind = t === T.DOUBLE ? 'number' : t === T.INT64 ? 'bigint' : t === CONST_CHAR_PTR ? 'string' : undefined
+    const full = `${ref(vt)}(args[${i}], ${i}) === ${ref(t)}`
+    test += kind === undefined ? ` && ${full}` : ` && (typeof args[${i}] === '${kind}' || ${full})`
+  }
+  const match = I.compile(`return function match(args) { return ${test} }`, refs, `${ft.uid} match`)
+  return { call, match }
 }
 
 /** The plan of a variadic call with argument `types`, cached per function type and key. */

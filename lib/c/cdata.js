@@ -1324,6 +1324,17 @@ function vlaSize(t, n) {
 }
 
 /** `new(ct[, nelem][, ...init])` for a resolved type. */
+/** `${what}: <the type's spelling>`, made once per type and `what` (errors name it; most calls never use it). */
+function whereOf(what, t) {
+  if (t.cache === undefined) t.cache = {}
+  if (what === 'new') return t.cache.whereNew !== undefined ? t.cache.whereNew : (t.cache.whereNew = `new: ${T.spell(t)}`)
+  let m = t.cache.wheres
+  if (m === undefined) m = t.cache.wheres = Object.create(null)
+  let w = m[what]
+  if (w === undefined) w = m[what] = `${what}: ${T.spell(t)}`
+  return w
+}
+
 function create(t, args, what) {
   const b = t.base
   let n
@@ -1345,23 +1356,23 @@ function create(t, args, what) {
     case 'union': {
       const C = structClass(b)
       obj = b.vla ? new C(dv, o, n) : new C(dv, o)
-      if (init.length > 0) initRecord(b, dv, o, init, `${what}: ${T.spell(t)}`, n)
+      if (init.length > 0) initRecord(b, dv, o, init, whereOf(what, t), n)
       break
     }
     case 'array':
-      if (init.length > 0) initArray(b, dv, o, init, `${what}: ${T.spell(t)}`, b.vla ? n : b.length)
+      if (init.length > 0) initArray(b, dv, o, init, whereOf(what, t), b.vla ? n : b.length)
       obj = arrayView(t, dv, o, b.vla ? n : b.length)
       break
     case 'pointer': {
       if (init.length > 1) tooMany(what, t, 1, init.length)
       // A pointer made by new holds its value in its own memory: a box.
-      obj = newBox(t, init[0], `${what}: ${T.spell(t)}`)
+      obj = newBox(t, init[0], whereOf(what, t))
       break
     }
     default:
       if (init.length > 1) tooMany(what, t, 1, init.length)
       obj = new (boxClass(t))(dv, o)
-      if (init.length === 1) write(t, dv, o, init[0], `${what}: ${T.spell(t)}`)
+      if (init.length === 1) write(t, dv, o, init[0], whereOf(what, t))
   }
   const mt = b.cache !== undefined ? b.cache.mt : undefined
   if (mt !== undefined && typeof mt.__gc === 'function') gc(obj, mt.__gc)

@@ -70,14 +70,20 @@ let version = 0
 
 const CT = Symbol('ffi/c ctype')
 const typeCache = new Map()
+let last = { ct: undefined, type: undefined, version: -1 }
 
 /** The CType of a type string, ctype or cdata. */
 function resolve(ct, params, what) {
   if (typeof ct === 'string') {
-    params = params.map((q) => ((typeof q === 'function' || typeof q === 'object') && q !== null && q[CT] instanceof T.CType ? q[CT] : q))
-    if (params.length === 0) {
+    if (params.length > 0) params = params.map((q) => ((typeof q === 'function' || typeof q === 'object') && q !== null && q[CT] instanceof T.CType ? q[CT] : q))
+    else {
+      // The last string resolved, then every string resolved before.
+      if (ct === last.ct && last.version === version) return last.type
       const hit = typeCache.get(ct)
-      if (hit !== undefined && hit.version === version) return hit.type
+      if (hit !== undefined && hit.version === version) {
+        last = { ct, type: hit.type, version }
+        return hit.type
+      }
     }
     let type
     try {
