@@ -10,6 +10,10 @@
 /// Integer (and pointer) argument registers.
 pub const INT_REGS: usize = 8;
 
+/// Whether a variadic function's arguments travel as fixed ones do: true of
+/// AAPCS64 on Linux, not of Apple's variant; left to libffi until tested.
+pub const VARIADIC_IN_REGISTERS: bool = false;
+
 /// Whether the register-call paths run without being asked for: not until
 /// the test-suite has run them here (`FFI_UNTESTED_FAST_PATHS=1` turns them
 /// on, see [`super::direct::enabled`]).

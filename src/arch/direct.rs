@@ -186,7 +186,16 @@ pub fn enabled() -> bool {
     })
 }
 
-/// The plan for a non-variadic CIF on the default ABI, if it has one here.
+/// Whether a variadic CIF may be called directly: where its variadic
+/// arguments travel in the registers a fixed argument of the same type
+/// would (the CIF holds them promoted, as C passes them).
+#[cfg(register_calls)]
+const VARIADIC_IN_REGISTERS: bool = target::VARIADIC_IN_REGISTERS;
+#[cfg(not(register_calls))]
+const VARIADIC_IN_REGISTERS: bool = false;
+
+/// The plan for a CIF on the default ABI (a variadic one where
+/// [`VARIADIC_IN_REGISTERS`]), if it has one here.
 ///
 /// # Safety
 /// `cif` must be prepared, with its types alive.
@@ -196,7 +205,7 @@ pub unsafe fn plan(cif: *const ffi_cif, variadic: bool) -> Option<Plan> {
     }
     // SAFETY: the caller vouches for a prepared CIF.
     let cif = unsafe { &*cif };
-    if variadic || cif.abi != crate::abi::DEFAULT {
+    if (variadic && !VARIADIC_IN_REGISTERS) || cif.abi != crate::abi::DEFAULT {
         return None;
     }
     let nargs = cif.nargs as usize;
@@ -503,11 +512,77 @@ mod tests {
     #[test]
     fn plans_only_simple_signatures() {
         assert!(plan_for("int32", &["int32"], false).is_some());
-        assert!(plan_for("int32", &["pointer", "int32"], true).is_none());
+        assert_eq!(
+            plan_for("int32", &["pointer", "int32"], true).is_some(),
+            VARIADIC_IN_REGISTERS
+        );
         assert!(plan_for("longdouble", &[], false).is_none());
         assert!(plan_for("int32", &["int64"; 9], false).is_none());
         assert!(plan_for("double", &["double"; 8], false).is_some());
         assert!(plan_for("double", &["double"; 9], false).is_none());
+    }
+
+    extern "C" {
+        fn snprintf(buf: *mut u8, n: usize, fmt: *const u8, ...) -> i32;
+    }
+
+    #[test]
+    fn variadic_calls_in_registers_match_what_c_computes() {
+        if !VARIADIC_IN_REGISTERS {
+            return;
+        }
+        // snprintf(buf, 64, fmt, int, double, const char *, int64, double):
+        // integers and doubles after the fixed three, all in registers.
+        let p = plan_for_fixed(
+            "int32",
+            &[
+                "pointer", "uint64", "pointer", "int32", "double", "pointer", "int64", "double",
+            ],
+            3,
+        )
+        .unwrap();
+        let mut buf = [0u8; 64];
+        let (mut b, mut n, mut f) = (buf.as_mut_ptr(), 64u64, c"%d %.2f %s %lld %.1f".as_ptr());
+        let (mut i, mut d, mut s, mut l, mut e) =
+            (-42i32, 2.5f64, c"ok".as_ptr(), -(1i64 << 40), 0.5f64);
+        let mut args: [*mut c_void; 8] = [
+            (&mut b as *mut *mut u8).cast(),
+            (&mut n as *mut u64).cast(),
+            (&mut f as *mut *const std::ffi::c_char).cast(),
+            (&mut i as *mut i32).cast(),
+            (&mut d as *mut f64).cast(),
+            (&mut s as *mut *const std::ffi::c_char).cast(),
+            (&mut l as *mut i64).cast(),
+            (&mut e as *mut f64).cast(),
+        ];
+        let mut r = 0u64;
+        // SAFETY: snprintf takes these promoted types; locals outlive the call.
+        unsafe {
+            call(
+                &p,
+                snprintf as *const () as usize,
+                args.as_mut_ptr(),
+                (&mut r as *mut u64).cast(),
+            )
+        };
+        let want = "-42 2.50 ok -1099511627776 0.5";
+        assert_eq!(&buf[..want.len()], want.as_bytes());
+        assert_eq!(r as i32, want.len() as i32);
+    }
+
+    fn plan_for_fixed(ret: &str, args: &[&str], nfixed: usize) -> Option<Plan> {
+        // SAFETY: zeroed is a valid ffi_cif to overwrite.
+        let mut cif: ffi_cif = unsafe { std::mem::zeroed() };
+        let mut at: Vec<_> = args.iter().map(|a| ty(a)).collect();
+        let sig = Signature {
+            abi: crate::abi::DEFAULT,
+            nfixed: Some(nfixed),
+        };
+        // SAFETY: locals outlive the plan computation.
+        unsafe {
+            prepare(&mut cif, sig, ty(ret), &mut at).unwrap();
+            plan(&cif, true)
+        }
     }
 
     #[test]

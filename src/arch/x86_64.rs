@@ -11,6 +11,11 @@
 /// Integer (and pointer) argument registers.
 pub const INT_REGS: usize = 6;
 
+/// Whether a variadic function's arguments travel as a fixed parameter's
+/// of the same (promoted) type do: here yes, with `%al` counting the
+/// vector registers, which the function types below make the compiler set.
+pub const VARIADIC_IN_REGISTERS: bool = true;
+
 /// Whether the register-call paths run without being asked for: the
 /// test-suite runs them here.
 pub const TESTED: bool = true;
