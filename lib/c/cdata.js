@@ -421,6 +421,30 @@ function read(t, dv, at) {
   return codec(t).read(dv, at)
 }
 
+/**
+ * `new(t, v)` for a scalar type of 1 to 8 bytes (an integer, enum, bool,
+ * float or double), generated once per type: the box's bytes from the
+ * current slab, the value written by the type's own statement, the box
+ * class called directly (no rest array, no [dv, o] pair, no codec lookup).
+ * null for other types, which take create().
+ */
+function scalarMaker(t) {
+  if (t.cache === undefined) t.cache = {}
+  if (t.cache.make !== undefined) return t.cache.make
+  const b = t.base
+  let make = null
+  const scalar = b.kind === 'int' || b.kind === 'float' || b.kind === 'bool' || (b.kind === 'enum' && b.complete)
+  if (scalar && b.size >= 1 && b.size <= 8 && b.align <= 16) {
+    const refs = []
+    const ref = referrer(refs)
+    const where = whereOf('new', t)
+    const stmt = writeStmt(t, 'd', 'o', 'v', where, ref, accessorConv('v', where, ref))
+    make = compile(`return function make(v) { const o = H.allocSmall(${b.size}, ${b.align}); const d = H.currentSlab(); ${stmt} return new ${ref(boxClass(t))}(d, o) }`, refs, t.uid)
+  }
+  t.cache.make = make
+  return make
+}
+
 function write(t, dv, at, v, where) {
   codec(t).write(dv, at, v, where)
 }
@@ -1886,6 +1910,8 @@ function construct(t, args) {
 
 // The helpers generated code calls.
 const H = {
+  allocSmall,
+  currentSlab,
   writeInt64,
   CStruct,
   CArray,
@@ -1927,6 +1953,7 @@ module.exports = {
   completed,
   typeOfValue,
   create,
+  scalarMaker,
   construct,
   cast,
   addressof,
@@ -1962,6 +1989,7 @@ module.exports = {
     allocSmall,
     currentSlab,
     SMALL,
+    scalarMaker,
     addressIn,
     dataViewOf,
     mapAddress,

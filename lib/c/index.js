@@ -460,7 +460,13 @@ function errno(newErrno) {
 
 /** `new(ct[, nelem][, ...init])`: zero-filled C data that the garbage collector frees. */
 function newData(ct, ...args) {
-  return D.create(resolve(ct, [], 'new'), args, 'new')
+  const t = resolve(ct, [], 'new')
+  if (args.length === 1) {
+    // A scalar box with its value: generated per type (see scalarMaker).
+    const make = D.scalarMaker(t)
+    if (make !== null) return make(args[0])
+  }
+  return D.create(t, args, 'new')
 }
 
 const api = {
