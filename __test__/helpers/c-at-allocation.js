@@ -51,10 +51,17 @@ function keeping(img, n) {
 function count(fn) {
   const start = process.hrtime.bigint()
   for (let k = 0; k < 150 || process.hrtime.bigint() - start < 500_000_000n; k++) fn(img, N)
-  const profiler = new v8.GCProfiler()
-  profiler.start()
-  for (let k = 0; k < 30; k++) fn(img, N)
-  return profiler.stop().statistics.length
+  // The fewest over three tries: on a machine loaded by other processes the
+  // optimized code can arrive later still, and a try before it counts the
+  // views of unoptimized code. Code that allocates views counts in all three.
+  let fewest = Infinity
+  for (let attempt = 0; attempt < 3 && fewest > 0; attempt++) {
+    const profiler = new v8.GCProfiler()
+    profiler.start()
+    for (let k = 0; k < 30; k++) fn(img, N)
+    fewest = Math.min(fewest, profiler.stop().statistics.length)
+  }
+  return fewest
 }
 
 const out = { lineByLine: count(lineByLine), onePerPixel: count(onePerPixel), keeping: count(keeping) }
