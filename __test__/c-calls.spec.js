@@ -281,6 +281,47 @@ test('variadic functions: signatures that alternate in a hot loop, errors and de
   t.throws(() => lib.cl_vsum('dp', 1, b), { code: 'ERR_FFI_DETACHED' })
 })
 
+test('reentrancy: a call from JavaScript that converting an argument runs takes storage of its own', (t) => {
+  ffi.cdef('int cl_bytes_point(const uint8_t *p, struct point q);')
+  const a = new Uint8Array([1, 2, 3, 4])
+  const b = new Uint8Array([50, 50, 50, 50])
+  let inner
+  let again = true
+  // A getter in a struct initializer runs while the call converts it.
+  const q = {
+    get x() {
+      if (again) {
+        again = false
+        inner = lib.cl_bytes_point(b, { x: 1, y: 0 })
+      }
+      return 100
+    },
+    y: 0,
+  }
+  t.is(lib.cl_bytes_point(a, q), 110, 'the outer call still passes its own bytes')
+  t.is(inner, 201)
+  // The same in a hot loop (the call optimized).
+  let sum = 0
+  for (let i = 0; i < 5000; i++) {
+    let nested = i % 100 === 0
+    const p = {
+      get x() {
+        if (nested) {
+          nested = false
+          sum += lib.cl_bytes_point(b, { x: 0, y: 0 })
+        }
+        return 1
+      },
+      y: 0,
+    }
+    const r = lib.cl_bytes_point(a, p) // (not `sum += ...`: the getter adds to sum during the call)
+    sum += r
+  }
+  t.is(sum, 5000 * 11 + 50 * 200)
+  t.throws(() => lib.cl_bytes_point(a, { get x() { throw new Error('boom') }, y: 0 }), { message: 'boom' })
+  t.is(lib.cl_bytes_point(a, { x: 0, y: 0 }), 10, 'a conversion that threw leaves the function usable')
+})
+
 test('callbacks: cast, called by C, set and free', (t) => {
   const cb = ffi.cast('int_cb', (a, b) => a * 10 + b)
   t.is(lib.cl_apply(cb, 4, 2), 42)

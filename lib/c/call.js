@@ -544,9 +544,15 @@ function fixedFunction(fname, ft, plan, fnPtr, cv, fromArray = false) {
         if (arguments.length !== ${n}) throw H.arity(${ref(fname)}, ${n}, arguments.length, false)
         if (busy) return nested()(${params})`
       }
-        ${conv}
+        // Busy from the first conversion on: converting an argument can run
+        // JavaScript (a getter in an initializer, a Proxy), and a call of
+        // this function from there takes the nested instance instead of
+        // writing over these slots.
         busy = true
-        try { bound() } finally { busy = false; ${release} }
+        try {
+          ${conv}
+          bound()
+        } finally { busy = false; ${release} }
         return ${result}
       }
     }`,
