@@ -78,7 +78,31 @@ function ffiTypeOrThrow(t, what, role) {
     const why = b.kind === 'struct' || b.kind === 'union' ? (b.vla ? 'a variable-length type' : 'an incomplete type') : 'not a value type'
     throw error('ERR_INVALID_ARG_TYPE', `${what}: ${role} type ${T.spell(t)} cannot be passed by value (${why})`)
   }
+  if (role === 'return' && X87_RECORDS && (b.kind === 'struct' || b.kind === 'union') && b.size <= 16 && holdsLongDouble(b)) {
+    // C returns such a record in the x87 registers; libffi takes it from
+    // memory and would hand back garbage.
+    throw error('ERR_INVALID_ARG_TYPE', `${what}: return type ${T.spell(t)} cannot be returned by value here (a struct or union of up to 16 bytes holding a long double comes back in x87 registers, which libffi does not read): return it through a pointer`)
+  }
   return f
+}
+
+/** Whether x86-64 System V's x87 classes apply (not Windows, whose long double is a double). */
+const X87_RECORDS = process.arch === 'x64' && process.platform !== 'win32'
+
+/** Whether a record holds a long double (or a complex long double) anywhere. */
+function holdsLongDouble(b) {
+  switch (b.kind) {
+    case 'struct':
+    case 'union':
+      return b.fields.some((f) => f.bitSize === undefined && holdsLongDouble(f.type.base))
+    case 'array':
+      return holdsLongDouble(b.element.base)
+    case 'float':
+    case 'complex':
+      return b.size > (b.kind === 'complex' ? 16 : 8)
+    default:
+      return false
+  }
 }
 
 /** The plan of a (non-variadic part of a) function type: its CIF and layout. */

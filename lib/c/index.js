@@ -326,7 +326,9 @@ function recordType(t) {
     }
   }
   if (t.kind === 'union') {
-    // The largest member stands for the union's bytes.
+    const merged = unionElements(t)
+    if (merged !== undefined) return handBuilt(t.size, t.align, merged)
+    // (a member libffi has no class for: the largest member stands for the union's bytes)
     let big
     for (const f of t.fields) if (f.bitSize === undefined && (big === undefined || f.type.size > big.type.size)) big = f
     if (big !== undefined) place(ffiTypeOf(big.type), 0, big.type.size, big.type.align)
@@ -375,9 +377,80 @@ function recordType(t) {
     place(ffiT, f.offset, ft.size, ft.align)
     i++
   }
-  pad(t.size)
+  // No elements for the tail padding: the size is C's already, and bytes
+  // there would make libffi class a float's eightbyte as integer
+  // (struct { double a; float b; } goes in two SSE registers).
   if (elements.length === 0) elements.push(ffi.types.uint8)
   return handBuilt(t.size, t.align, elements)
+}
+
+/**
+ * The scalar leaves of a value of type `t` at byte `at`: { at, size, float }
+ * (float: a float or double, the ones that travel in vector registers);
+ * undefined if one is of a kind that calls class otherwise (long double,
+ * 128-bit integers, complex long double).
+ */
+function leavesOf(t, at, out) {
+  const b = t.base
+  switch (b.kind) {
+    case 'struct':
+    case 'union':
+      for (const f of b.fields) {
+        if (f.bitSize !== undefined) out.push({ at: at + f.offset, size: f.type.base.size, float: false })
+        else if (f.type.base.kind !== 'array' || f.type.base.length !== undefined) {
+          if (leavesOf(f.type, at + f.offset, out) === undefined) return undefined
+        }
+      }
+      return out
+    case 'array': {
+      const e = b.element.base
+      for (let i = 0; i < (b.length || 0); i++) if (leavesOf(b.element, at + i * e.size, out) === undefined) return undefined
+      return out
+    }
+    case 'complex':
+      if (b.size > 16) return undefined
+      out.push({ at, size: b.size / 2, float: true }, { at: at + b.size / 2, size: b.size / 2, float: true })
+      return out
+    case 'float':
+      if (b.size > 8) return undefined
+      out.push({ at, size: b.size, float: true })
+      return out
+    default:
+      if (b.size > 8) return undefined
+      out.push({ at, size: b.size, float: false })
+      return out
+  }
+}
+
+/**
+ * A union's elements, so that calls class it as C does: the union's bytes
+ * in pieces of its own alignment (at most 8; never more aligned than the
+ * union, which may sit at any multiple of its alignment), each a float or
+ * double where only floating members cover it, else an unsigned integer.
+ * Where every member is floats of one size, that many of them (an HFA on
+ * AArch64). undefined for a member of a kind this cannot class.
+ */
+function unionElements(t) {
+  const leaves = leavesOf(t, 0, [])
+  if (leaves === undefined || t.size === 0) return undefined
+  const sizes = new Set(leaves.map((l) => (l.float ? l.size : 0)))
+  const unit = Math.min(8, t.align)
+  if (sizes.size === 1 && !sizes.has(0) && leaves.length > 0) {
+    const fs = [...sizes][0]
+    if (t.size % fs === 0 && fs <= t.align) return Array(t.size / fs).fill(fs === 4 ? ffi.types.float : ffi.types.double)
+  }
+  const ints = { 1: ffi.types.uint8, 2: ffi.types.uint16, 4: ffi.types.uint32, 8: ffi.types.uint64 }
+  const elements = []
+  for (let at = 0; at < t.size; at += unit) {
+    const n = Math.min(unit, t.size - at)
+    const over = leaves.filter((l) => l.at < at + n && l.at + l.size > at)
+    const floating = over.length > 0 && over.every((l) => l.float)
+    if (floating && n === 8) elements.push(ffi.types.double)
+    else if (floating && n === 4) elements.push(ffi.types.float)
+    else if (ints[n] !== undefined) elements.push(ints[n])
+    else for (let k = 0; k < n; k++) elements.push(ffi.types.uint8)
+  }
+  return elements
 }
 
 /** An opaque type of `size` bytes (__int128, _Float128): bytes. */
