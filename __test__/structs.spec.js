@@ -124,3 +124,13 @@ test('struct types can be built by hand from ffi_type bytes', (t) => {
   ffi.call(cif, sym('ii_diff'), rValue, aValues)
   t.is(rValue.readInt32LE(0), 42)
 })
+
+test('a struct of at most 16 bytes holding a long double: refused as a return type where C returns it in x87 registers, accepted as an argument', (t) => {
+  const ld = ffi.StructType(ffi.types.longdouble)
+  t.notThrows(() => ffi.CIF(ffi.types.int, ld))
+  t.notThrows(() => ffi.CIF(ffi.StructType(ffi.types.longdouble, ffi.types.longdouble), ffi.types.int), 'a 32-byte one comes back in memory for both')
+  if (process.arch === 'x64' && process.platform !== 'win32') {
+    t.throws(() => ffi.CIF(ld), { code: 'FFI_BAD_TYPEDEF', message: /x87/ })
+    t.throws(() => ffi.CIF(ffi.StructType(ffi.StructType(ffi.types.longdouble))), { code: 'FFI_BAD_TYPEDEF' }, 'nested')
+  } else t.notThrows(() => ffi.CIF(ld))
+})

@@ -90,6 +90,17 @@ pub unsafe fn prepare(
         }
         return Err(Error::ffi(s, ctx));
     }
+    // SAFETY: prepared just above: its return type is laid out and alive.
+    if X87_RECORDS && sig.abi == crate::abi::DEFAULT && unsafe { x87_record(rtype) } {
+        return Err(Error::ffi(
+            FfiStatus::BadTypedef,
+            format!(
+                "{ctx}: the return type is a struct of at most 16 bytes holding a long double, \
+                 which C returns in x87 registers and libffi would read from memory (garbage): \
+                 return it through a pointer instead"
+            ),
+        ));
+    }
     // Sizes are known now: libffi lays out hand-built aggregates in prep.
     // SAFETY: prepared just above, with the caller's live types.
     let bytes = unsafe { by_value_bytes(&*cif) };
@@ -101,6 +112,48 @@ pub unsafe fn prepare(
         )));
     }
     Ok(())
+}
+
+/// Whether x86-64 System V's x87 return classes apply here (Windows'
+/// `long double` is a `double`).
+const X87_RECORDS: bool = cfg!(all(target_arch = "x86_64", not(windows)));
+
+/// Whether `t` is a struct of at most 16 bytes with a `long double`
+/// anywhere among its elements: System V returns it in `st0`, libffi (3.4)
+/// in memory.
+///
+/// # Safety
+/// `t` must be a laid-out type whose element arrays are alive.
+unsafe fn x87_record(t: *const ffi_type) -> bool {
+    // SAFETY: the caller vouches for `t`.
+    let t = unsafe { &*t };
+    // SAFETY: the caller vouches for `t` and its elements.
+    t.type_ == FFI_TYPE_STRUCT && t.size <= 16 && unsafe { holds_long_double(t) }
+}
+
+/// # Safety
+/// As [`x87_record`].
+unsafe fn holds_long_double(t: &ffi_type) -> bool {
+    if t.type_ == libffi_sys::FFI_TYPE_LONGDOUBLE {
+        return true;
+    }
+    if t.type_ != FFI_TYPE_STRUCT || t.elements.is_null() {
+        return false;
+    }
+    let mut i = 0;
+    loop {
+        // SAFETY: a struct type's elements are a NULL-terminated array of
+        // live types (checked by check_type before).
+        let e = unsafe { *t.elements.add(i) };
+        if e.is_null() {
+            return false;
+        }
+        // SAFETY: as above.
+        if unsafe { holds_long_double(&*e) } {
+            return true;
+        }
+        i += 1;
+    }
 }
 
 /// The error for a variadic argument that C would have promoted (a
@@ -315,6 +368,40 @@ mod tests {
         assert_eq!(n.rvalue, size_of::<ffi_arg>());
         assert_eq!(n.avalues, 2 * size_of::<usize>());
         assert!(!n.struct_args);
+    }
+
+    #[test]
+    fn a_small_struct_holding_a_long_double_is_refused_as_a_return_type_where_c_uses_x87() {
+        let mut mem = vec![0u64; crate::types::struct_type_len(1) / 8];
+        let st = mem.as_mut_ptr().cast::<ffi_type>();
+        // SAFETY: `mem` is large enough and aligned; a builtin field.
+        unsafe {
+            crate::types::init_struct_type(
+                std::ptr::NonNull::new(st.cast()).unwrap(),
+                &[ty("longdouble")],
+            )
+            .unwrap()
+        };
+        let sig = || Signature {
+            abi: crate::abi::DEFAULT,
+            nfixed: None,
+        };
+        // SAFETY: zeroed is a valid ffi_cif to overwrite; locals outlive the calls.
+        let mut cif: ffi_cif = unsafe { std::mem::zeroed() };
+        let mut at = [st];
+        // As an argument it goes in memory for both C and libffi: accepted.
+        // SAFETY: as above.
+        unsafe { prepare(&mut cif, sig(), ty("int32"), &mut at) }.unwrap();
+        let mut none: [*mut ffi_type; 0] = [];
+        // SAFETY: as above.
+        let r = unsafe { prepare(&mut cif, sig(), st, &mut none) };
+        if X87_RECORDS {
+            let e = r.unwrap_err();
+            assert_eq!(e.code(), "FFI_BAD_TYPEDEF");
+            assert!(e.to_string().contains("x87"), "{e}");
+        } else {
+            r.unwrap();
+        }
     }
 
     #[test]
