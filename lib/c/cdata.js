@@ -1380,7 +1380,10 @@ function create(t, args, what) {
     case 'union': {
       const C = structClass(b)
       obj = b.vla ? new C(dv, o, n) : new C(dv, o)
-      if (init.length > 0) initRecord(b, dv, o, init, whereOf(what, t), n)
+      if (init.length > 0) {
+        const fast = b.vla ? null : positionalInit(b)
+        if (fast === null || !fast(dv, o, init)) initRecord(b, dv, o, init, whereOf(what, t), n)
+      }
       break
     }
     case 'array':
@@ -1490,6 +1493,46 @@ function isInitializer(v) {
  * one struct cdata (a copy), one object by field name, one array, or the
  * field values in order.
  */
+/**
+ * For a struct whose members are all named scalars (integers, enums,
+ * bools, floats and doubles, no bitfields): positional initializers written
+ * by code generated once per type, as initFields writes them (a value per
+ * field in order, undefined skipped, errors naming the field). Returns
+ * false for what it leaves to initRecord: too many values, or one object
+ * (a cdata, an array or a table of fields). null for other types.
+ */
+function positionalInit(b) {
+  if (b.cache === undefined) b.cache = {}
+  if (b.cache.positional !== undefined) return b.cache.positional
+  let fn = null
+  const simple = (f) => {
+    const t = f.type.base
+    const k = t.kind === 'enum' && t.complete ? t.element.base : t
+    return f.name !== undefined && !f.anonymous && f.bitSize === undefined && (k.kind === 'int' || k.kind === 'bool' || (k.kind === 'float' && k.size <= 8)) && k.size >= 1 && k.size <= 8
+  }
+  if (b.kind === 'struct' && b.complete && b.fields.length > 0 && b.fields.every(simple)) {
+    const refs = []
+    const ref = referrer(refs)
+    let body = ''
+    b.fields.forEach((f, i) => {
+      const where = `${T.spell(b)}.${f.name}`
+      body += `if (n > ${i}) { const v = a[${i}]; if (v !== undefined) { ${writeStmt(f.type, 'd', f.offset === 0 ? 'o' : `o + ${f.offset}`, 'v', where, ref, accessorConv('v', where, ref))} } }\n`
+    })
+    fn = compile(
+      `return function init(d, o, a) {
+        const n = a.length
+        if (n > ${b.fields.length} || (n === 1 && typeof a[0] === 'object' && a[0] !== null)) return false
+        ${body}
+        return true
+      }`,
+      refs,
+      b.uid,
+    )
+  }
+  b.cache.positional = fn
+  return fn
+}
+
 function initRecord(b, dv, o, init, where, n) {
   if (init.length === 1) {
     const v = init[0]
@@ -1905,7 +1948,10 @@ function construct(t, args) {
     const ct = ctypeOf(t)
     return mt.__new.call(ct, ct, ...args)
   }
-  return create(t, args, T.spell(t))
+  if (t.cache === undefined) t.cache = {}
+  // (its spelling names errors: made once, not per call)
+  if (t.cache.spelled === undefined) t.cache.spelled = T.spell(t)
+  return create(t, args, t.cache.spelled)
 }
 
 // The helpers generated code calls.
