@@ -352,6 +352,27 @@ test('records classed per eightbyte as C does: a float after a double, unions of
   if (process.arch === 'x64' && process.platform !== 'win32') {
     t.throws(() => lib.cl_ld_make(2.5), { code: 'ERR_INVALID_ARG_TYPE', message: /cl_ld_make: return type struct cl_ld cannot be returned by value here/ })
   } else t.is(lib.cl_ld_make(2.5).x, 2.5)
+  // A packed struct with a misaligned member goes in memory (C returns it
+  // through a hidden pointer); a packed union of floats in vector registers;
+  // an over-aligned union's padding-only half in no register.
+  ffi.cdef(`
+    struct __attribute__((packed)) cl_pk { int8_t c; int32_t i; };
+    int32_t cl_pk_sum(struct cl_pk p, int k); struct cl_pk cl_pk_make(int s);
+    union __attribute__((packed)) cl_pu { int8_t c; float f[3]; };
+    double cl_pu_sum(union cl_pu u, double d);
+    union __attribute__((aligned(16))) cl_au { int32_t i; };
+    int64_t cl_au_get(union cl_au u, int k);
+  `)
+  t.is(lib.cl_pk_sum({ c: -3, i: 7 }, 5), -3 + 70 + 5)
+  const pk = lib.cl_pk_make(9)
+  t.deepEqual([pk.c, pk.i], [9, 9000])
+  t.is(lib.cl_pu_sum({ f: [0.5, 1.5, 2.25] }, 4), 7.75)
+  t.is(lib.cl_au_get({ i: -4 }, 3), -37n)
+  if (process.arch === 'x64' && process.platform !== 'win32') {
+    // libffi's closure entry would read the int after it from the wrong register.
+    t.throws(() => ffi.cast('int64_t (*)(union cl_au, int)', () => 0), { code: 'ERR_INVALID_ARG_TYPE', message: /cannot come before other parameters of a callback/ })
+  }
+  t.true(ffi.istype('int64_t (*)(int, union cl_au)', ffi.cast('int64_t (*)(int, union cl_au)', (k, u) => BigInt(u.i + k))))
 })
 
 test('callbacks: cast, called by C, set and free', (t) => {

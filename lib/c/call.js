@@ -34,6 +34,7 @@ const P = T.POINTER_SIZE
 const ARG = ffi.sizeof.ffi_arg
 
 let ffiTypeOf // CType -> ffi_type Buffer (set by init)
+let paddedHalf // CType -> whether a callback cannot take it before other parameters (set by init)
 
 // ---- plans: what a function type needs, once per signature ----
 
@@ -802,6 +803,11 @@ function makeCallback(t, fn) {
 function closurePlan(ft, what) {
   if (ft.cache === undefined) ft.cache = {}
   if (ft.cache.closure !== undefined) return ft.cache.closure
+  ft.params.forEach((p, i) => {
+    if (i < ft.params.length - 1 && paddedHalf(p.type)) {
+      throw error('ERR_INVALID_ARG_TYPE', `${what}: parameter ${i + 1} (${T.spell(p.type)}) cannot come before other parameters of a callback here: its second eightbyte is padding only, and libffi's closure entry would read every later argument from the wrong register (pass it by pointer, or last)`)
+    }
+  })
   const plan = planOf(ft, what)
   const cif = plan.cif
   const refs = []
@@ -907,6 +913,7 @@ function callbackFor(t, fn) {
 
 function init(ctx) {
   ffiTypeOf = ctx.ffiTypeOf
+  paddedHalf = ctx.paddedHalf
   CTsym = ctx.CT
   CONST_CHAR_PTR = T.pointerTo(T.qualified(T.CHAR, T.CONST))
   VOID_PTR = T.pointerTo(T.VOID)

@@ -307,6 +307,10 @@ function ffiTypeOf(t) {
  * members and for bitfields.
  */
 function recordType(t) {
+  if (SYSV && t.size > 0 && t.size <= 16) {
+    const e = sysvElements(t)
+    if (e !== undefined) return handBuilt(t.size, t.align, e)
+  }
   const elements = []
   let at = 0
   const pad = (to) => {
@@ -422,6 +426,106 @@ function leavesOf(t, at, out) {
   }
 }
 
+// ---- x86-64 System V: records of up to 16 bytes classed as C does ----
+
+/** Whether records travel by the x86-64 System V rules (Linux, macOS, the BSDs on x86-64). */
+const SYSV = process.arch === 'x64' && process.platform !== 'win32'
+
+/**
+ * The scalar leaves of a value of type `t` at byte `at`, with what the
+ * System V classification needs: { at, size, align, float, x87, bits }.
+ * undefined for a kind it has no rule for here (_Float128 and the like).
+ */
+function sysvLeaves(t, at, out) {
+  const b = t.base
+  switch (b.kind) {
+    case 'struct':
+    case 'union':
+      for (const f of b.fields) {
+        if (f.bitSize !== undefined) out.push({ at: at + f.offset, size: f.type.base.size, align: 1, float: false, bits: true })
+        else if (f.type.base.kind !== 'array' || f.type.base.length !== undefined) {
+          if (sysvLeaves(f.type, at + f.offset, out) === undefined) return undefined
+        }
+      }
+      return out
+    case 'array':
+      for (let i = 0; i < (b.length || 0); i++) if (sysvLeaves(b.element, at + i * b.element.base.size, out) === undefined) return undefined
+      return out
+    case 'complex': {
+      const e = b.element.base
+      if (e.size > 8) out.push({ at, size: b.size, align: b.align, x87: true })
+      else out.push({ at, size: e.size, align: e.align, float: true }, { at: at + e.size, size: e.size, align: e.align, float: true })
+      return out
+    }
+    case 'float':
+      if (b.size <= 8) out.push({ at, size: b.size, align: b.align, float: true })
+      else if (b === T.LONGDOUBLE.base || b.size === T.LONGDOUBLE.base.size) out.push({ at, size: b.size, align: b.align, x87: true })
+      else return undefined
+      return out
+    case 'int':
+    case 'enum':
+    case 'bool':
+    case 'pointer':
+      if (b.size <= 8) out.push({ at, size: b.size, align: b.align, float: false })
+      else if (b.kind === 'int' && b.size === 16) out.push({ at, size: 8, align: b.align, float: false }, { at: at + 8, size: 8, align: 8, float: false })
+      else return undefined
+      return out
+    default:
+      return undefined
+  }
+}
+
+/** An element that libffi classes as memory (an aggregate over 32 bytes): the whole record then goes in memory. */
+let inMemory
+function memoryElement() {
+  if (inMemory === undefined) inMemory = handBuilt(40, 1, Array(40).fill(ffi.types.uint8))
+  return inMemory
+}
+
+/**
+ * The elements of a record of 1 to 16 bytes that make libffi class each
+ * eightbyte as C does (System V ABI 3.2.3): INTEGER where any integer
+ * member overlaps it, SSE where only floats and doubles do, nothing where
+ * only padding does; the whole record in memory if a member is not at a
+ * multiple of its alignment (packed) or is an x87 long double. Built from
+ * the leaves at their absolute offsets, unions' members overlapping, so
+ * that a packed or over-aligned union or nesting needs no rule of its own.
+ * undefined where this has no rule (the field-wise build then applies).
+ */
+function sysvElements(t) {
+  const leaves = sysvLeaves(t, 0, [])
+  if (leaves === undefined || leaves.length === 0) return undefined
+  if (leaves.some((l) => l.x87 || (!l.bits && l.at % l.align !== 0))) return [memoryElement()]
+  const elements = []
+  for (let at = 0; at < t.size; at += 8) {
+    const n = Math.min(8, t.size - at)
+    const over = leaves.filter((l) => l.at < at + 8 && l.at + l.size > at)
+    if (over.length === 0) {
+      // Only padding: no register (the elements of the eightbyte before
+      // end where it starts, and a first one cannot be padding alone).
+      if (at === 0) return undefined
+      continue
+    }
+    if (over.every((l) => l.float)) elements.push(n >= 8 ? ffi.types.double : ffi.types.float)
+    else for (const size of [8, 4, 2, 1]) if (n & size) elements.push(INTS[size])
+  }
+  return elements
+}
+
+/**
+ * Whether a callback cannot take type `t` before other parameters here:
+ * libffi's closure entry (3.4) counts the padding-only second eightbyte of
+ * such a record as a register and reads every later argument one off.
+ */
+function paddedHalf(t) {
+  const b = t.base
+  if (!SYSV || (b.kind !== 'struct' && b.kind !== 'union') || !(b.size > 8 && b.size <= 16)) return false
+  const leaves = sysvLeaves(t, 0, [])
+  return leaves !== undefined && leaves.length > 0 && !leaves.some((l) => l.at + l.size > 8)
+}
+
+const INTS = { 8: ffi.types.uint64, 4: ffi.types.uint32, 2: ffi.types.uint16, 1: ffi.types.uint8 }
+
 /**
  * A union's elements, so that calls class it as C does: the union's bytes
  * in pieces of its own alignment (at most 8; never more aligned than the
@@ -511,7 +615,7 @@ function abi(param) {
 
 D.init({ CT, ctypeOf, resolve })
 const calls = require('./call.js')
-calls.init({ ffiTypeOf, CT })
+calls.init({ ffiTypeOf, CT, paddedHalf })
 const NS = require('./namespace.js')
 NS.init({ scope: root })
 

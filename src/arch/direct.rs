@@ -151,7 +151,9 @@ unsafe fn all_integer(t: *mut ffi_type) -> bool {
         None => {
             // SAFETY: the caller vouches for `t` and its elements.
             let ty = unsafe { &*t };
-            if ty.type_ != libffi_sys::FFI_TYPE_STRUCT || ty.elements.is_null() {
+            // (An element over 16 bytes puts the record in memory: libffi
+            // returns it through a hidden pointer, not in two registers.)
+            if ty.type_ != libffi_sys::FFI_TYPE_STRUCT || ty.elements.is_null() || ty.size > 16 {
                 return false;
             }
             let mut i = 0;
