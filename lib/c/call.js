@@ -513,7 +513,7 @@ function arity(fname, want, got, variadic) {
 }
 
 // The generated code's helpers: cdata's, plus these.
-const H = Object.assign(I.H, { store, zero, structCopy, arity, allocSmall: I.allocSmall, currentSlab: I.currentSlab, readPointerOf: I.readPointerOf })
+const H = Object.assign(I.H, { store, zero, structCopy, arity, allocSmall: I.allocSmall, currentSlab: I.currentSlab, readPointerOf: I.readPointerOf, pageHit: I.pageHit })
 
 let uid = 0
 
@@ -812,13 +812,28 @@ function closurePlan(ft, what) {
   const cif = plan.cif
   const refs = []
   const ref = I.referrer(refs)
+  let pointers = ''
   const reads = ft.params
     .map((p, i) => {
       const b = p.type.base
       if (b.kind !== 'pointer') return I.readExpr(p.type, 'dv', plan.offsets[i], ref)
       // (the class itself, and the target's size: see readPointerOf)
       const size = b.target.base.kind === 'function' || b.target.base.kind === 'void' ? 0 : b.target.base.size || 0
-      return `H.readPointerOf(${ref(I.pointerClass(p.type))}, dv, ${plan.offsets[i]}, ${size})`
+      const C = ref(I.pointerClass(p.type))
+      const off = plan.offsets[i]
+      if (P !== 8 || !LE) return `H.readPointerOf(${C}, dv, ${off}, ${size})`
+      // readPointerOf written out, so that V8 sees the class it constructs
+      // (and inlines the constructor) instead of a generic construct call.
+      pointers += `let p${i}
+        { const lo = dv.getUint32(${off}, true), hi = dv.getUint32(${off + 4}, true)
+          if (hi === 0 && lo === 0) p${i} = null
+          else if (hi >= 0x200000) p${i} = H.readPointerOf(${C}, dv, ${off}, ${size})
+          else {
+            const a = hi * 4294967296 + lo
+            const w = H.pageHit(a, ${size})
+            p${i} = w === undefined ? new ${C}(a, undefined, 0, undefined, 0, 0) : new ${C}(a, undefined, 0, w, a - Math.floor(a / ${I.PAGE}) * ${I.PAGE}, ${I.PAGE})
+          } }\n`
+      return `p${i}`
     })
     .join(', ')
   const make = I.compile(
@@ -826,6 +841,7 @@ function closurePlan(ft, what) {
       let lastArgs, dv, lastR, rdv
       return function handler(rValue, aValues, args) {
         if (args !== lastArgs) { lastArgs = args; dv = new DataView(args.buffer, args.byteOffset, args.byteLength) }
+        ${pointers}
         const r = cell.fn(${reads})
         if (rValue !== lastR) { lastR = rValue; rdv = new DataView(rValue.buffer, rValue.byteOffset, rValue.byteLength) }
         ${returnStmt(ft.returns, 'rdv', 'r', `${what}: its result`, ref)}

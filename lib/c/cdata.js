@@ -663,6 +663,14 @@ function readPointerOf(C, dv, at, size) {
   return new C(a, undefined, 0, undefined, 0, 0)
 }
 
+/** The page cache's view of the page holding `size` bytes at address `a` (a number), or undefined on a miss. */
+function pageHit(a, size) {
+  const k = Math.floor(a / PAGE)
+  const i = k & (PAGES - 1)
+  if (size > 0 && a - k * PAGE + size <= PAGE && pageKeys[i] === k && pageBytes[i].length !== 0) return pageViews[i]
+  return undefined
+}
+
 function storeAddress(dv, at, a) {
   if (P === 8) {
     if (typeof a === 'number') {
@@ -2043,6 +2051,8 @@ module.exports = {
     pointerClass,
     readPointer,
     readPointerOf,
+    pageHit,
+    PAGE,
     storeAddress,
     compatibleTarget,
     initialize,
