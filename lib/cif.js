@@ -508,8 +508,7 @@ function bindOwned(cif, fn, rValue, aValues) {
   const c = newRecord(entry)
   fill(c, entry, fn, rValue, aValues, 'ffi.call', false)
   return function owned() {
-    controlCell[0] = c.slotAddress
-    if (callFast() === true) native.takeResult(rValue)
+    run(c, rValue)
   }
 }
 

@@ -401,42 +401,38 @@ function argName(fname, i, p) {
 
 /**
  * The statements that convert `v` (parameter `i` of type `t`) into the
- * storage `dv` at byte `at`; `cv` are the pointer converters by index.
+ * storage at byte `at`: the names of the TypedArray views they use go into
+ * `uses`, and functions of the instance they call into `helpers`; `CV` are
+ * the pointer converters by index.
  */
-function convertStmt(t, at, v, i, where, ref, async, uses, helpers) {
+function convertStmt(t, at, v, i, where, ref, uses, helpers) {
   const b = t.base
   if (b.kind === 'pointer') {
-    const keepArg = async ? 'keep' : 'undefined'
-    const hold = async ? '' : `K[${i}] = ${v}; `
-    if (uses !== undefined) {
-      // An address is a number below 2^53 (a bigint only past it): two
-      // 32-bit words, `>>> 0` the low one exactly. The TypedArray and the
-      // string this parameter converted last (see remember) are tested
-      // here, before a call of the converter: a loop that passes the same
-      // Buffer or string pays two comparisons (and the view's length, read
-      // through the intrinsic: 0 once detached).
-      uses.add('U32')
-      const k = at / 4
-      const [lo, hi] = LE ? [k, k + 1] : [k + 1, k]
-      const put = (a) => (P === 8 ? `U32[${lo}] = ${a} >>> 0; U32[${hi}] = (${a} - (${a} >>> 0)) / 4294967296` : `U32[${k}] = ${a}`)
-      const zero = P === 8 ? `U32[${lo}] = 0; U32[${hi}] = 0` : `U32[${k}] = 0`
-      const sc = `SC${i}`
-      const str = takesString(t) ? `else if (v === ${sc}.str) { const p = ${sc}.addr; ${put('p')} }` : ''
-      // A function of the instance (its storage, its scratch), so that the
-      // call's own bytecode stays small enough for V8 to inline the call
-      // into the caller's loop (460 bytes at most).
-      helpers.push(`function P${i}(v) {
-        if (v === null) { ${zero} }
-        else if (v === ${sc}.view && ${ref(typedArrayByteLength)}(v) === ${sc}.viewLength) { const p = ${sc}.viewAddr; ${put('p')} }
-        ${str}
-        else { ${async ? '' : `K[${i}] = v; `}const p = CV[${i}](v, ${sc}, ${keepArg}); if (typeof p === 'number') { ${put('p')} } else H.store(dv, ${at}, p) }
-      }`)
-      return `P${i}(${v});`
-    }
-    const nul = P === 8 ? `dv.setUint32(${at}, 0); dv.setUint32(${at + 4}, 0)` : `dv.setUint32(${at}, 0)`
-    return `if (${v} === null) { ${nul} } else { ${hold}H.store(dv, ${at}, CV[${i}](${v}, SC[${i}], ${keepArg})) }`
+    // An address is a number below 2^53 (a bigint only past it): two
+    // 32-bit words, `>>> 0` the low one exactly. The TypedArray and the
+    // string this parameter converted last (see remember) are tested
+    // here, before a call of the converter: a loop that passes the same
+    // Buffer or string pays two comparisons (and the view's length, read
+    // through the intrinsic: 0 once detached).
+    uses.add('U32')
+    const k = at / 4
+    const [lo, hi] = LE ? [k, k + 1] : [k + 1, k]
+    const put = (a) => (P === 8 ? `U32[${lo}] = ${a} >>> 0; U32[${hi}] = (${a} - (${a} >>> 0)) / 4294967296` : `U32[${k}] = ${a}`)
+    const zero = P === 8 ? `U32[${lo}] = 0; U32[${hi}] = 0` : `U32[${k}] = 0`
+    const sc = `SC${i}`
+    const str = takesString(t) ? `else if (v === ${sc}.str) { const p = ${sc}.addr; ${put('p')} }` : ''
+    // A function of the instance (its storage, its scratch), so that the
+    // call's own bytecode stays small enough for V8 to inline the call
+    // into the caller's loop (460 bytes at most).
+    helpers.push(`function P${i}(v) {
+      if (v === null) { ${zero} }
+      else if (v === ${sc}.view && ${ref(typedArrayByteLength)}(v) === ${sc}.viewLength) { const p = ${sc}.viewAddr; ${put('p')} }
+      ${str}
+      else { K[${i}] = v; const p = CV[${i}](v, ${sc}, undefined); if (typeof p === 'number') { ${put('p')} } else H.store(dv, ${at}, p) }
+    }`)
+    return `P${i}(${v});`
   }
-  const tv = uses === undefined ? undefined : viewOf(t)
+  const tv = viewOf(t)
   if (tv !== undefined) {
     // A scalar into its slot through a TypedArray: the slot is this
     // parameter's alone and zeroed once, so the bytes past a narrow value
@@ -457,12 +453,6 @@ function convertStmt(t, at, v, i, where, ref, async, uses, helpers) {
     // Wide values: zero the slot, then write (a struct assignment zeroes what the initializer leaves out).
     return `H.zero(dv, ${at}, ${slotSize(t)}); ${I.writeStmt(t, 'dv', at, v, where, ref)}`
   }
-  if (b.kind === 'int' && b.size < 8 && ARG === 8) {
-    // Clear the high bytes so that the slot reads the same as an ffi_arg.
-    const hi = LE ? at + 4 : at
-    const w = I.writeStmt(t, 'dv', LE ? at : at + 8 - b.size, v, where, ref)
-    return b.size === 4 ? w : `dv.setUint32(${hi}, 0, ${LE}); ${w}`
-  }
   return I.writeStmt(t, 'dv', at, v, where, ref)
 }
 
@@ -470,7 +460,7 @@ function convertStmt(t, at, v, i, where, ref, async, uses, helpers) {
 function resultExpr(t, ref, uses) {
   const b = t.base
   if (b.kind === 'void') return 'undefined'
-  if ((b.kind === 'struct' || b.kind === 'union') && uses !== undefined && b.size > 0 && b.size <= 32 && b.align <= 16) {
+  if ((b.kind === 'struct' || b.kind === 'union') && b.size > 0 && b.size <= 32 && b.align <= 16) {
     // A small struct result: its bytes copied word by word from the
     // result slot into a slab (allocSmall), then its class over them.
     uses.add('U32')
@@ -481,16 +471,14 @@ function resultExpr(t, ref, uses) {
     for (; k < b.size; k++) copy += `d.setUint8(o + ${k}, U8[${k}]), `
     return `((o, d) => (${copy}new ${ref(I.structClass(t))}(d, o)))(H.allocSmall(${b.size}, ${b.align}), H.currentSlab())`
   }
-  const tv = uses === undefined ? undefined : viewOf(t)
+  const tv = viewOf(t)
   if (tv !== undefined) {
     uses.add(tv.name)
     const o = tv.size < ARG && !LE ? ARG - tv.size : 0
     return tv.kind === 'bool' ? `(U8[${o}] !== 0)` : `${tv.name}[${o / tv.size}]`
   }
+  // (what no view reads: larger records, pointers, long double, complex, 128-bit integers)
   if (b.kind === 'struct' || b.kind === 'union') return `H.structCopy(${ref(t)}, dv, 0)`
-  if ((b.kind === 'int' || b.kind === 'enum' || b.kind === 'bool') && b.size < ARG && !LE) {
-    return I.readExpr(t, 'dv', ARG - b.size, ref)
-  }
   return I.readExpr(t, 'dv', 0, ref)
 }
 
@@ -513,7 +501,7 @@ function arity(fname, want, got, variadic) {
 }
 
 // The generated code's helpers: cdata's, plus these.
-const H = Object.assign(I.H, { store, zero, structCopy, arity, allocSmall: I.allocSmall, currentSlab: I.currentSlab, readPointerOf: I.readPointerOf, pageHit: I.pageHit })
+const H = Object.assign(I.H, { store, zero, structCopy, arity })
 
 let uid = 0
 
@@ -549,7 +537,7 @@ function fixedFunction(fname, ft, plan, fnPtr, cv, fromArray = false) {
   const uses = new Set()
   const helpers = []
   ft.params.forEach((p, i) => {
-    conv += `${convertStmt(p.type, plan.vStart + plan.offsets[i], `a${i}`, i, argName(fname, i, p), ref, false, uses, helpers)}\n`
+    conv += `${convertStmt(p.type, plan.vStart + plan.offsets[i], `a${i}`, i, argName(fname, i, p), ref, uses, helpers)}\n`
     if (p.type.base.kind === 'pointer') release += `K[${i}] = undefined; `
   })
   const result = resultExpr(ft.returns, ref, uses)

@@ -656,11 +656,8 @@ function readPointerOf(C, dv, at, size) {
   if (hi === 0 && lo === 0) return null
   if (hi >= 0x200000) return makePointer(C.prototype[CT], (BigInt(hi) << 32n) | BigInt(lo), undefined, 0)
   const a = hi * 0x100000000 + lo
-  const k = Math.floor(a / PAGE)
-  const wo = a - k * PAGE
-  const i = k & (PAGES - 1)
-  if (size > 0 && wo + size <= PAGE && pageKeys[i] === k && pageBytes[i].length !== 0) return new C(a, undefined, 0, pageViews[i], wo, PAGE)
-  return new C(a, undefined, 0, undefined, 0, 0)
+  const w = pageHit(a, size)
+  return w === undefined ? new C(a, undefined, 0, undefined, 0, 0) : new C(a, undefined, 0, w, a - Math.floor(a / PAGE) * PAGE, PAGE)
 }
 
 /** The page cache's view of the page holding `size` bytes at address `a` (a number), or undefined on a miss. */
@@ -1966,6 +1963,8 @@ function construct(t, args) {
 const H = {
   allocSmall,
   currentSlab,
+  readPointerOf,
+  pageHit,
   writeInt64,
   CStruct,
   CArray,
@@ -2040,18 +2039,12 @@ module.exports = {
     compile,
     referrer,
     allocate,
-    allocSmall,
-    currentSlab,
-    SMALL,
-    scalarMaker,
     addressIn,
     dataViewOf,
     mapAddress,
     makePointer,
     pointerClass,
     readPointer,
-    readPointerOf,
-    pageHit,
     PAGE,
     storeAddress,
     compatibleTarget,

@@ -70,7 +70,7 @@ let version = 0
 
 const CT = Symbol('ffi/c ctype')
 const typeCache = new Map()
-let last = { ct: undefined, type: undefined, version: -1 }
+const last = { ct: undefined, type: undefined, version: -1 }
 
 /** The CType of a type string, ctype or cdata. */
 function resolve(ct, params, what) {
@@ -81,7 +81,9 @@ function resolve(ct, params, what) {
       if (ct === last.ct && last.version === version) return last.type
       const hit = typeCache.get(ct)
       if (hit !== undefined && hit.version === version) {
-        last = { ct, type: hit.type, version }
+        last.ct = ct
+        last.type = hit.type
+        last.version = version
         return hit.type
       }
     }
@@ -388,11 +390,16 @@ function recordType(t) {
   return handBuilt(t.size, t.align, elements)
 }
 
+// ---- x86-64 System V: records of up to 16 bytes classed as C does ----
+
+/** Whether records travel by the x86-64 System V rules (Linux, macOS, the BSDs on x86-64). */
+const SYSV = process.arch === 'x64' && process.platform !== 'win32'
+
 /**
- * The scalar leaves of a value of type `t` at byte `at`: { at, size, float }
- * (float: a float or double, the ones that travel in vector registers);
- * undefined if one is of a kind that calls class otherwise (long double,
- * 128-bit integers, complex long double).
+ * The scalar leaves of a value of type `t` at byte `at`, with what calls
+ * class records by: { at, size, align, float, x87, bits } (float: a float
+ * or double, the ones that travel in vector registers; x87: a long double).
+ * undefined for a kind there is no rule for here (_Float128 and the like).
  */
 function leavesOf(t, at, out) {
   const b = t.base
@@ -400,56 +407,14 @@ function leavesOf(t, at, out) {
     case 'struct':
     case 'union':
       for (const f of b.fields) {
-        if (f.bitSize !== undefined) out.push({ at: at + f.offset, size: f.type.base.size, float: false })
+        if (f.bitSize !== undefined) out.push({ at: at + f.offset, size: f.type.base.size, align: 1, float: false, bits: true })
         else if (f.type.base.kind !== 'array' || f.type.base.length !== undefined) {
           if (leavesOf(f.type, at + f.offset, out) === undefined) return undefined
         }
       }
       return out
-    case 'array': {
-      const e = b.element.base
-      for (let i = 0; i < (b.length || 0); i++) if (leavesOf(b.element, at + i * e.size, out) === undefined) return undefined
-      return out
-    }
-    case 'complex':
-      if (b.size > 16) return undefined
-      out.push({ at, size: b.size / 2, float: true }, { at: at + b.size / 2, size: b.size / 2, float: true })
-      return out
-    case 'float':
-      if (b.size > 8) return undefined
-      out.push({ at, size: b.size, float: true })
-      return out
-    default:
-      if (b.size > 8) return undefined
-      out.push({ at, size: b.size, float: false })
-      return out
-  }
-}
-
-// ---- x86-64 System V: records of up to 16 bytes classed as C does ----
-
-/** Whether records travel by the x86-64 System V rules (Linux, macOS, the BSDs on x86-64). */
-const SYSV = process.arch === 'x64' && process.platform !== 'win32'
-
-/**
- * The scalar leaves of a value of type `t` at byte `at`, with what the
- * System V classification needs: { at, size, align, float, x87, bits }.
- * undefined for a kind it has no rule for here (_Float128 and the like).
- */
-function sysvLeaves(t, at, out) {
-  const b = t.base
-  switch (b.kind) {
-    case 'struct':
-    case 'union':
-      for (const f of b.fields) {
-        if (f.bitSize !== undefined) out.push({ at: at + f.offset, size: f.type.base.size, align: 1, float: false, bits: true })
-        else if (f.type.base.kind !== 'array' || f.type.base.length !== undefined) {
-          if (sysvLeaves(f.type, at + f.offset, out) === undefined) return undefined
-        }
-      }
-      return out
     case 'array':
-      for (let i = 0; i < (b.length || 0); i++) if (sysvLeaves(b.element, at + i * b.element.base.size, out) === undefined) return undefined
+      for (let i = 0; i < (b.length || 0); i++) if (leavesOf(b.element, at + i * b.element.base.size, out) === undefined) return undefined
       return out
     case 'complex': {
       const e = b.element.base
@@ -493,7 +458,7 @@ function memoryElement() {
  * undefined where this has no rule (the field-wise build then applies).
  */
 function sysvElements(t) {
-  const leaves = sysvLeaves(t, 0, [])
+  const leaves = leavesOf(t, 0, [])
   if (leaves === undefined || leaves.length === 0) return undefined
   if (leaves.some((l) => l.x87 || (!l.bits && l.at % l.align !== 0))) return [memoryElement()]
   const elements = []
@@ -520,7 +485,7 @@ function sysvElements(t) {
 function paddedHalf(t) {
   const b = t.base
   if (!SYSV || (b.kind !== 'struct' && b.kind !== 'union') || !(b.size > 8 && b.size <= 16)) return false
-  const leaves = sysvLeaves(t, 0, [])
+  const leaves = leavesOf(t, 0, [])
   return leaves !== undefined && leaves.length > 0 && !leaves.some((l) => l.at + l.size > 8)
 }
 
@@ -536,7 +501,7 @@ const INTS = { 8: ffi.types.uint64, 4: ffi.types.uint32, 2: ffi.types.uint16, 1:
  */
 function unionElements(t) {
   const leaves = leavesOf(t, 0, [])
-  if (leaves === undefined || t.size === 0) return undefined
+  if (leaves === undefined || leaves.some((l) => l.x87) || t.size === 0) return undefined
   const sizes = new Set(leaves.map((l) => (l.float ? l.size : 0)))
   const unit = Math.min(8, t.align)
   if (sizes.size === 1 && !sizes.has(0) && leaves.length > 0) {
